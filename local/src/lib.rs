@@ -1,0 +1,8 @@
+//! The local stack: everything `make dev` runs and the integration tests start, on loopback.
+
+pub mod api;
+pub mod dynamodb_local;
+pub mod stack;
+pub mod template;
+
+pub use stack::{Database, LocalStack, StackOptions};

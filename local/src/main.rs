@@ -1,0 +1,54 @@
+//! `kyc-local` (what `make dev` runs): DynamoDB Local, the table from `template.yaml`, the provider
+//! emulator and the API on localhost. Prints one `ready …` line when up; Ctrl-C stops everything.
+//!
+//! Ports: `API_PORT` (3000), `EMULATOR_PORT` (4010), `DYNAMODB_PORT` (8000); `DYNAMODB_ENDPOINT`
+//! uses a DynamoDB that is already running instead of starting one.
+
+use std::collections::HashMap;
+
+use local_stack::{Database, LocalStack, StackOptions};
+
+fn port(name: &str, default: u16) -> Result<u16, String> {
+    match std::env::var(name) {
+        Ok(v) => v
+            .parse()
+            .map_err(|_| format!("{name} must be a port number, got {v:?}")),
+        Err(_) => Ok(default),
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let database = match std::env::var("DYNAMODB_ENDPOINT") {
+        Ok(endpoint) => Database::Endpoint(endpoint),
+        Err(_) => Database::Start {
+            port: port("DYNAMODB_PORT", 8000)?,
+        },
+    };
+    let options = StackOptions {
+        database,
+        table_name: std::env::var("TABLE_NAME").unwrap_or_else(|_| "kyc-local".into()),
+        api_addr: ([127, 0, 0, 1], port("API_PORT", 3000)?).into(),
+        emulator_addr: ([127, 0, 0, 1], port("EMULATOR_PORT", 4010)?).into(),
+        env: HashMap::new(),
+    };
+    let stack = match LocalStack::start(options).await {
+        Ok(stack) => stack,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        }
+    };
+    println!("{}", stack.ready_line());
+    tokio::signal::ctrl_c().await?;
+    eprintln!("stopping");
+    drop(stack);
+    Ok(())
+}

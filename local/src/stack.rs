@@ -1,0 +1,204 @@
+//! The whole flow on one machine: DynamoDB Local with the table from `template.yaml`, the provider
+//! emulator, and the API serving the template's routes with the Lambda handlers.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use aws_credential_types::Credentials;
+use aws_sdk_dynamodb::config::{BehaviorVersion, Region};
+use emulator::{Emulator, EmulatorConfig};
+use shared::store::metrics::CallCounter;
+use shared::{App, Config};
+
+use crate::dynamodb_local::DynamoDbLocal;
+use crate::template::{self, Template};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StackError {
+    #[error(transparent)]
+    Template(#[from] template::TemplateError),
+    #[error(transparent)]
+    LocalDb(#[from] crate::dynamodb_local::LocalDbError),
+    #[error("could not create the table: {0}")]
+    Table(String),
+    #[error("configuration: {0}")]
+    Config(#[from] shared::config::ConfigError),
+    #[error("io: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Where the stack's DynamoDB comes from.
+pub enum Database {
+    /// Start DynamoDB Local on this port (0: any free port) and own it.
+    Start { port: u16 },
+    /// Use one that is already running.
+    Endpoint(String),
+}
+
+pub struct StackOptions {
+    pub database: Database,
+    pub table_name: String,
+    pub api_addr: SocketAddr,
+    pub emulator_addr: SocketAddr,
+    /// Extra or overriding environment for the functions' configuration.
+    pub env: HashMap<String, String>,
+}
+
+impl Default for StackOptions {
+    fn default() -> Self {
+        Self {
+            database: Database::Start { port: 0 },
+            table_name: "kyc-local".into(),
+            api_addr: ([127, 0, 0, 1], 0).into(),
+            emulator_addr: ([127, 0, 0, 1], 0).into(),
+            env: HashMap::new(),
+        }
+    }
+}
+
+pub struct LocalStack {
+    pub api_url: String,
+    pub emulator_url: String,
+    pub dynamodb_endpoint: String,
+    pub table_name: String,
+    pub app: App,
+    pub emulator: Emulator,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    /// Every DynamoDB call the functions make, by operation.
+    pub calls: CallCounter,
+    _db: Option<DynamoDbLocal>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+/// A DynamoDB client for a local endpoint: fixed region and credentials, so nothing probes for
+/// instance metadata.
+pub fn local_dynamodb_client(
+    endpoint: &str,
+    counter: Option<&CallCounter>,
+) -> aws_sdk_dynamodb::Client {
+    let mut builder = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(Credentials::new(
+            "local",
+            "local",
+            None,
+            None,
+            "local-stack",
+        ));
+    if let Some(c) = counter {
+        builder = builder.interceptor(c.clone());
+    }
+    aws_sdk_dynamodb::Client::from_conf(builder.build())
+}
+
+impl LocalStack {
+    pub async fn start(options: StackOptions) -> Result<Self, StackError> {
+        let template = Template::load(&template::default_path())?;
+        let (db, endpoint) = match options.database {
+            Database::Start { port } => {
+                let db = tokio::task::spawn_blocking(move || DynamoDbLocal::start(port))
+                    .await
+                    .map_err(|e| std::io::Error::other(e.to_string()))??;
+                let endpoint = db.endpoint.clone();
+                (Some(db), endpoint)
+            }
+            Database::Endpoint(e) => (None, e),
+        };
+        let admin = local_dynamodb_client(&endpoint, None);
+        template
+            .table
+            .create(&admin, &options.table_name)
+            .await
+            .map_err(|e| {
+                StackError::Table(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())
+            })?;
+
+        // Bind the API first: the emulator needs its webhook URL.
+        let api_listener = tokio::net::TcpListener::bind(options.api_addr).await?;
+        let api_addr = api_listener.local_addr()?;
+        drop(api_listener);
+        let emulator_config = EmulatorConfig {
+            webhook_url: Some(format!("http://{api_addr}/v1/webhooks/ondato")),
+            ..EmulatorConfig::default()
+        };
+        let emulator = Emulator::new(emulator_config.clone());
+        let (emulator_addr, emulator_task) = emulator.serve(options.emulator_addr).await?;
+        let emulator_url = format!("http://{emulator_addr}");
+
+        let mut env: HashMap<String, String> = HashMap::from([
+            ("TABLE_NAME".into(), options.table_name.clone()),
+            ("DYNAMODB_ENDPOINT".into(), endpoint.clone()),
+            ("PROVIDERS".into(), "ondato".into()),
+            (
+                "ONDATO_TOKEN_URL".into(),
+                format!("{emulator_url}/connect/token"),
+            ),
+            ("ONDATO_IDV_API_URL".into(), emulator_url.clone()),
+            ("ONDATO_KYC_API_URL".into(), emulator_url.clone()),
+            ("ONDATO_HOSTED_URL".into(), format!("{emulator_url}/")),
+            ("ONDATO_CLIENT_ID".into(), emulator_config.client_id.clone()),
+            (
+                "ONDATO_CLIENT_SECRET".into(),
+                emulator_config.client_secret.clone(),
+            ),
+            (
+                "ONDATO_SETUP_ID".into(),
+                "00000000-0000-4000-8000-0000000005e7".into(),
+            ),
+            (
+                "ONDATO_WEBHOOK_USERNAME".into(),
+                emulator_config.webhook_username.clone(),
+            ),
+            (
+                "ONDATO_WEBHOOK_PASSWORDS".into(),
+                emulator_config.webhook_password.clone(),
+            ),
+            (
+                "ONDATO_APPLICATION_ID".into(),
+                emulator_config.application_id.clone(),
+            ),
+        ]);
+        env.extend(options.env);
+        let config = Config::from_lookup(|k| env.get(k).cloned())?;
+        let calls = CallCounter::new();
+        let dynamodb = local_dynamodb_client(&endpoint, Some(&calls));
+        let app = App::from_config(
+            &config,
+            dynamodb.clone(),
+            shared::service::provider_http_client(&config),
+        );
+        let (api_addr, api_task) =
+            crate::api::serve(app.clone(), &template.routes, api_addr).await?;
+
+        Ok(Self {
+            api_url: format!("http://{api_addr}"),
+            emulator_url,
+            dynamodb_endpoint: endpoint,
+            table_name: options.table_name,
+            app,
+            emulator,
+            dynamodb: admin,
+            calls,
+            _db: db,
+            tasks: vec![emulator_task, api_task],
+        })
+    }
+
+    /// The one line `make dev` prints once everything is up.
+    pub fn ready_line(&self) -> String {
+        format!(
+            "ready api={} emulator={} dynamodb={}",
+            self.api_url, self.emulator_url, self.dynamodb_endpoint
+        )
+    }
+}
+
+impl Drop for LocalStack {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! The domain: identifiers, the status model, the verification aggregate and the create request.
+
+mod ids;
+pub mod request;
+mod status;
+mod verification;
+
+pub use ids::{CustomerId, ProviderName, VerificationId};
+pub use status::Status;
+pub use verification::{
+    CustomerEffect, Decision, HistoryEntry, Metadata, NewVerification, Observation, Reason,
+    RequiredAction, Source, Transition, Verification,
+};

@@ -1,0 +1,540 @@
+//! The verification aggregate and its transition rules (DESIGN §3): pure, no I/O.
+//!
+//! Providers deliver at least once and in any order. The rules here decide what an observed
+//! provider state does to a stored verification:
+//! - an observation older than the newest applied one never changes anything (`Stale`);
+//! - a terminal status changes only through a newer, different provider decision, recorded as
+//!   `superseded` in the history;
+//! - everything else that differs from the current status is applied and recorded once.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{CustomerId, ProviderName, Status, VerificationId};
+
+/// Where a status change came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    Api,
+    Webhook,
+    Reconcile,
+}
+
+/// A non-PII map the business attaches to a verification.
+pub type Metadata = BTreeMap<String, String>;
+
+/// Something the applicant must do before the provider can decide (for example upload a document).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequiredAction {
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upload_url: Option<String>,
+}
+
+/// Why the provider decided what it did, normalised beside the raw provider word.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reason {
+    /// Our snake_case code (`poor_photo_quality`).
+    pub code: String,
+    /// The provider's own word, kept as an opaque string (`PoorPhotoQuality`).
+    pub provider_reason: String,
+    /// Whether a new attempt can succeed (false for fraud, sanctions, underage, ...).
+    pub retryable: bool,
+}
+
+/// The outcome of a terminal status.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decision {
+    pub outcome: Status,
+    pub reason_code: Option<String>,
+    pub provider_reason: Option<String>,
+    pub retryable: bool,
+    pub decided_at: DateTime<Utc>,
+}
+
+/// What a provider says about a verification at one moment: the input of every transition.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Observation {
+    pub status: Status,
+    /// The provider's raw status words (`IDV Completed / KYC Approved`).
+    pub raw_status: String,
+    pub reason: Option<Reason>,
+    pub required_actions: Vec<RequiredAction>,
+    /// When the provider says this happened (event time); orders observations.
+    pub occurred_at: DateTime<Utc>,
+    /// The provider's id of the identification behind a decision, when it has one.
+    pub decision_ref: Option<String>,
+}
+
+/// One status change, as kept in `history`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub status: Status,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<Status>,
+    pub source: Source,
+    /// Provider time of the change.
+    pub at: DateTime<Utc>,
+    /// When we recorded it.
+    pub recorded_at: DateTime<Utc>,
+    pub raw_status: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub superseded: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
+}
+
+/// One verification of one customer with one provider.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Verification {
+    pub id: VerificationId,
+    pub customer_id: CustomerId,
+    pub provider: ProviderName,
+    pub status: Status,
+    /// The provider's id for this verification (Ondato IDV id, Bond customer id).
+    pub provider_ref: Option<String>,
+    /// The provider's id of the identification that decided (Ondato KYC identification id).
+    pub decision_ref: Option<String>,
+    /// Hosted page for the applicant (hosted-UI providers only). Never logged.
+    pub verification_url: Option<String>,
+    pub raw_status: Option<String>,
+    pub decision: Option<Decision>,
+    pub required_actions: Vec<RequiredAction>,
+    pub metadata: Metadata,
+    pub history: Vec<HistoryEntry>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Provider time of the newest applied observation.
+    pub last_event_at: Option<DateTime<Utc>>,
+    /// Optimistic-concurrency version: every stored write increments it.
+    pub version: u64,
+}
+
+/// What applying an observation did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transition {
+    /// The status changed; `superseded` when a terminal decision was replaced by a newer one.
+    Changed { from: Status, superseded: bool },
+    /// Same status; details (raw words, required actions, event time) may have been refreshed.
+    Refreshed,
+    /// Nothing changes: a terminal status only moves through a newer, different decision.
+    Sticky,
+    /// Older than the newest applied observation: ignored.
+    Stale,
+}
+
+impl Transition {
+    /// Whether the stored verification must be written.
+    pub fn writes(self) -> bool {
+        matches!(self, Self::Changed { .. } | Self::Refreshed)
+    }
+}
+
+/// What a transition means for the customer record.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CustomerEffect {
+    None,
+    /// The attempt ended: the customer may start another one with this provider.
+    Ended,
+    /// The customer is verified from now on (approval, or a superseding approval).
+    Verified {
+        at: DateTime<Utc>,
+    },
+    /// An approval was superseded by a rejection: the customer is no longer verified.
+    Unverified,
+}
+
+pub struct NewVerification {
+    pub id: VerificationId,
+    pub customer_id: CustomerId,
+    pub provider: ProviderName,
+    pub provider_ref: Option<String>,
+    pub verification_url: Option<String>,
+    pub metadata: Metadata,
+    pub initial: Observation,
+}
+
+impl Verification {
+    /// A verification as it starts, with its first history entry (source `api`).
+    pub fn start(new: NewVerification, now: DateTime<Utc>) -> Self {
+        let mut v = Self {
+            id: new.id,
+            customer_id: new.customer_id,
+            provider: new.provider,
+            status: new.initial.status,
+            provider_ref: new.provider_ref,
+            decision_ref: None,
+            verification_url: new.verification_url,
+            raw_status: None,
+            decision: None,
+            required_actions: Vec::new(),
+            metadata: new.metadata,
+            history: Vec::new(),
+            created_at: now,
+            updated_at: now,
+            last_event_at: None,
+            version: 0,
+        };
+        v.set(&new.initial, Source::Api, None, now, None, false);
+        v
+    }
+
+    /// Apply what the provider says. Pure: the caller persists the result when `writes()`.
+    pub fn apply(
+        &mut self,
+        obs: &Observation,
+        source: Source,
+        event_id: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Transition {
+        if self
+            .last_event_at
+            .is_some_and(|last| obs.occurred_at < last)
+        {
+            return Transition::Stale;
+        }
+        let from = self.status;
+        if obs.status == from {
+            // Same status: refresh the details (an operator may have edited the reason) but keep
+            // the decision time and add no history entry.
+            if let (Some(decision), Some(reason)) = (self.decision.as_mut(), obs.reason.as_ref()) {
+                decision.reason_code = Some(reason.code.clone());
+                decision.provider_reason = Some(reason.provider_reason.clone());
+                decision.retryable = reason.retryable;
+            }
+            self.raw_status = Some(obs.raw_status.clone());
+            self.required_actions = obs.required_actions.clone();
+            self.last_event_at = Some(obs.occurred_at);
+            if obs.decision_ref.is_some() {
+                self.decision_ref = obs.decision_ref.clone();
+            }
+            self.updated_at = now;
+            return Transition::Refreshed;
+        }
+        let superseded = from.is_terminal();
+        if superseded && !obs.status.is_decision() {
+            return Transition::Sticky;
+        }
+        self.set(obs, source, event_id, now, Some(from), superseded);
+        Transition::Changed { from, superseded }
+    }
+
+    /// What the last transition means for the customer, given the status before it.
+    pub fn customer_effect(&self, transition: Transition) -> CustomerEffect {
+        match transition {
+            Transition::Changed { from, .. } => match self.status {
+                Status::Approved => CustomerEffect::Verified {
+                    at: self
+                        .decision
+                        .as_ref()
+                        .map_or(self.updated_at, |d| d.decided_at),
+                },
+                Status::Rejected if from == Status::Approved => CustomerEffect::Unverified,
+                s if s.is_terminal() && !from.is_terminal() => CustomerEffect::Ended,
+                _ => CustomerEffect::None,
+            },
+            _ => CustomerEffect::None,
+        }
+    }
+
+    /// The hosted page is shown only while the applicant can still use it.
+    pub fn usable_verification_url(&self) -> Option<&str> {
+        match self.status {
+            Status::Pending | Status::InProgress | Status::ActionRequired => {
+                self.verification_url.as_deref()
+            }
+            _ => None,
+        }
+    }
+
+    fn set(
+        &mut self,
+        obs: &Observation,
+        source: Source,
+        event_id: Option<&str>,
+        now: DateTime<Utc>,
+        from: Option<Status>,
+        superseded: bool,
+    ) {
+        self.status = obs.status;
+        self.raw_status = Some(obs.raw_status.clone());
+        self.required_actions = obs.required_actions.clone();
+        if obs.decision_ref.is_some() {
+            self.decision_ref = obs.decision_ref.clone();
+        }
+        self.decision = obs.status.is_terminal().then(|| Decision {
+            outcome: obs.status,
+            reason_code: obs.reason.as_ref().map(|r| r.code.clone()),
+            provider_reason: obs.reason.as_ref().map(|r| r.provider_reason.clone()),
+            retryable: match obs.status {
+                Status::Approved => false,
+                Status::Failed | Status::Expired | Status::Canceled => true,
+                _ => obs.reason.as_ref().is_none_or(|r| r.retryable),
+            },
+            decided_at: obs.occurred_at,
+        });
+        if source != Source::Api {
+            self.last_event_at = Some(obs.occurred_at);
+        }
+        self.updated_at = now;
+        self.history.push(HistoryEntry {
+            status: obs.status,
+            from,
+            source,
+            at: obs.occurred_at,
+            recorded_at: now,
+            raw_status: obs.raw_status.clone(),
+            superseded,
+            event_id: event_id.map(str::to_owned),
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+
+    use super::*;
+
+    fn t(secs: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_790_000_000 + secs, 0).unwrap()
+    }
+
+    fn obs(status: Status, at: i64) -> Observation {
+        Observation {
+            status,
+            raw_status: format!("raw {status}"),
+            reason: None,
+            required_actions: vec![],
+            occurred_at: t(at),
+            decision_ref: None,
+        }
+    }
+
+    fn rejected(at: i64, provider_reason: &str, retryable: bool) -> Observation {
+        Observation {
+            reason: Some(Reason {
+                code: provider_reason.to_lowercase(),
+                provider_reason: provider_reason.into(),
+                retryable,
+            }),
+            ..obs(Status::Rejected, at)
+        }
+    }
+
+    fn fresh() -> Verification {
+        Verification::start(
+            NewVerification {
+                id: VerificationId::generate(),
+                customer_id: CustomerId::parse("cus_1").unwrap(),
+                provider: ProviderName::Ondato,
+                provider_ref: Some("idv-1".into()),
+                verification_url: Some("https://idv.example/?id=idv-1".into()),
+                metadata: Metadata::new(),
+                initial: obs(Status::Pending, 0),
+            },
+            t(0),
+        )
+    }
+
+    fn statuses(v: &Verification) -> Vec<Status> {
+        v.history.iter().map(|h| h.status).collect()
+    }
+
+    #[test]
+    fn a_new_verification_starts_with_one_api_history_entry() {
+        let v = fresh();
+        assert_eq!(v.status, Status::Pending);
+        assert_eq!(v.history.len(), 1);
+        assert_eq!(v.history[0].source, Source::Api);
+        assert_eq!(
+            v.last_event_at, None,
+            "the create does not order provider events"
+        );
+    }
+
+    #[test]
+    fn in_order_events_walk_the_happy_path_and_record_each_change_once() {
+        let mut v = fresh();
+        for (i, s) in [Status::InProgress, Status::InReview, Status::Approved]
+            .into_iter()
+            .enumerate()
+        {
+            let tr = v.apply(
+                &obs(s, 10 * (i as i64 + 1)),
+                Source::Webhook,
+                Some("e"),
+                t(100),
+            );
+            assert!(matches!(
+                tr,
+                Transition::Changed {
+                    superseded: false,
+                    ..
+                }
+            ));
+        }
+        assert_eq!(
+            statuses(&v),
+            [
+                Status::Pending,
+                Status::InProgress,
+                Status::InReview,
+                Status::Approved
+            ]
+        );
+        let d = v.decision.clone().unwrap();
+        assert_eq!(d.outcome, Status::Approved);
+        assert_eq!(d.decided_at, t(30));
+        assert!(!d.retryable);
+    }
+
+    #[test]
+    fn a_late_event_older_than_the_newest_applied_never_moves_the_status_back() {
+        let mut v = fresh();
+        v.apply(&obs(Status::InReview, 20), Source::Webhook, None, t(100));
+        let before = v.clone();
+        assert_eq!(
+            v.apply(&obs(Status::InProgress, 10), Source::Webhook, None, t(101)),
+            Transition::Stale
+        );
+        assert_eq!(v, before);
+    }
+
+    #[test]
+    fn a_duplicate_observation_refreshes_without_a_new_history_entry() {
+        let mut v = fresh();
+        v.apply(&obs(Status::InProgress, 10), Source::Webhook, None, t(100));
+        assert_eq!(
+            v.apply(&obs(Status::InProgress, 10), Source::Webhook, None, t(101)),
+            Transition::Refreshed
+        );
+        assert_eq!(v.history.len(), 2);
+    }
+
+    #[test]
+    fn a_terminal_status_is_sticky_against_non_decisions() {
+        let mut v = fresh();
+        v.apply(&obs(Status::Approved, 10), Source::Webhook, None, t(100));
+        assert_eq!(
+            v.apply(&obs(Status::InReview, 20), Source::Webhook, None, t(101)),
+            Transition::Sticky
+        );
+        assert_eq!(
+            v.apply(&obs(Status::Expired, 30), Source::Webhook, None, t(102)),
+            Transition::Sticky
+        );
+        assert_eq!(v.status, Status::Approved);
+        assert_eq!(v.history.len(), 2);
+    }
+
+    #[test]
+    fn a_newer_rejection_supersedes_an_approval_and_unverifies_the_customer() {
+        let mut v = fresh();
+        let tr = v.apply(&obs(Status::Approved, 10), Source::Webhook, None, t(100));
+        assert_eq!(
+            v.customer_effect(tr),
+            CustomerEffect::Verified { at: t(10) }
+        );
+        let tr = v.apply(
+            &rejected(20, "DOCUMENT_IS_EXPIRED", true),
+            Source::Webhook,
+            Some("upd"),
+            t(101),
+        );
+        assert_eq!(
+            tr,
+            Transition::Changed {
+                from: Status::Approved,
+                superseded: true
+            }
+        );
+        assert_eq!(v.customer_effect(tr), CustomerEffect::Unverified);
+        let last = v.history.last().unwrap();
+        assert!(last.superseded);
+        assert_eq!(last.event_id.as_deref(), Some("upd"));
+        assert_eq!(
+            v.decision.as_ref().unwrap().provider_reason.as_deref(),
+            Some("DOCUMENT_IS_EXPIRED")
+        );
+    }
+
+    #[test]
+    fn a_newer_approval_supersedes_a_rejection_and_verifies_the_customer() {
+        let mut v = fresh();
+        v.apply(
+            &rejected(10, "POOR_PHOTO_QUALITY", true),
+            Source::Webhook,
+            None,
+            t(100),
+        );
+        let tr = v.apply(&obs(Status::Approved, 20), Source::Reconcile, None, t(101));
+        assert_eq!(
+            tr,
+            Transition::Changed {
+                from: Status::Rejected,
+                superseded: true
+            }
+        );
+        assert_eq!(
+            v.customer_effect(tr),
+            CustomerEffect::Verified { at: t(20) }
+        );
+    }
+
+    #[test]
+    fn an_older_decision_cannot_supersede_a_newer_one() {
+        let mut v = fresh();
+        v.apply(&obs(Status::Approved, 20), Source::Webhook, None, t(100));
+        assert_eq!(
+            v.apply(
+                &rejected(10, "SANCTIONED", false),
+                Source::Webhook,
+                None,
+                t(101)
+            ),
+            Transition::Stale
+        );
+        assert_eq!(v.status, Status::Approved);
+    }
+
+    #[test]
+    fn rejection_retryability_follows_the_reason_and_failures_are_retryable() {
+        let mut v = fresh();
+        v.apply(
+            &rejected(10, "SANCTIONED", false),
+            Source::Webhook,
+            None,
+            t(100),
+        );
+        assert!(!v.decision.as_ref().unwrap().retryable);
+        let mut w = fresh();
+        w.apply(&obs(Status::Failed, 10), Source::Webhook, None, t(100));
+        assert!(w.decision.as_ref().unwrap().retryable);
+        assert_eq!(
+            w.customer_effect(Transition::Changed {
+                from: Status::Pending,
+                superseded: false
+            }),
+            CustomerEffect::Ended
+        );
+    }
+
+    #[test]
+    fn the_hosted_url_is_shown_only_while_the_applicant_can_use_it() {
+        let mut v = fresh();
+        assert!(v.usable_verification_url().is_some());
+        v.apply(
+            &obs(Status::InReview, 10),
+            Source::Webhook,
+            None,
+            t(100) + Duration::seconds(1),
+        );
+        assert!(v.usable_verification_url().is_none());
+    }
+}

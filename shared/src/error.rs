@@ -1,0 +1,262 @@
+//! The one error type of the public API and its one mapping to the JSON error shape (DESIGN §2).
+//!
+//! Every failure a client can see is an [`ApiError`]: a stable machine code, a message that never
+//! carries PII, secrets or Rust debug output, and optionally field-level problems.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{json, Map, Value};
+
+/// The `type` of an error: the class of problem, for clients that branch coarsely.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorType {
+    InvalidRequest,
+    Authentication,
+    Conflict,
+    NotFound,
+    Provider,
+    Internal,
+}
+
+impl ErrorType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => "invalid_request",
+            Self::Authentication => "authentication",
+            Self::Conflict => "conflict",
+            Self::NotFound => "not_found",
+            Self::Provider => "provider",
+            Self::Internal => "internal",
+        }
+    }
+}
+
+/// Every error code of the API, each with its HTTP status and type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    MalformedJson,
+    ValidationFailed,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    MethodNotAllowed,
+    NotFound,
+    Unauthorized,
+    CustomerAlreadyVerified,
+    VerificationAlreadyActive,
+    ConcurrentUpdate,
+    ProviderRejected,
+    ProviderUnavailable,
+    ProviderTimeout,
+    /// A well-formed webhook for a verification we cannot find yet: 5xx so the provider retries.
+    VerificationNotFoundYet,
+    InternalError,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::MalformedJson => "malformed_json",
+            Self::ValidationFailed => "validation_failed",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::NotFound => "not_found",
+            Self::Unauthorized => "unauthorized",
+            Self::CustomerAlreadyVerified => "customer_already_verified",
+            Self::VerificationAlreadyActive => "verification_already_active",
+            Self::ConcurrentUpdate => "concurrent_update",
+            Self::ProviderRejected => "provider_rejected",
+            Self::ProviderUnavailable => "provider_unavailable",
+            Self::ProviderTimeout => "provider_timeout",
+            Self::VerificationNotFoundYet => "verification_not_found_yet",
+            Self::InternalError => "internal_error",
+        }
+    }
+
+    pub fn status(self) -> u16 {
+        match self {
+            Self::MalformedJson | Self::ValidationFailed => 400,
+            Self::Unauthorized => 401,
+            Self::NotFound => 404,
+            Self::MethodNotAllowed => 405,
+            Self::CustomerAlreadyVerified
+            | Self::VerificationAlreadyActive
+            | Self::ConcurrentUpdate => 409,
+            Self::PayloadTooLarge => 413,
+            Self::UnsupportedMediaType => 415,
+            Self::ProviderRejected => 422,
+            Self::InternalError => 500,
+            Self::ProviderUnavailable => 502,
+            Self::VerificationNotFoundYet => 503,
+            Self::ProviderTimeout => 504,
+        }
+    }
+
+    pub fn error_type(self) -> ErrorType {
+        match self {
+            Self::MalformedJson
+            | Self::ValidationFailed
+            | Self::PayloadTooLarge
+            | Self::UnsupportedMediaType
+            | Self::MethodNotAllowed => ErrorType::InvalidRequest,
+            Self::Unauthorized => ErrorType::Authentication,
+            Self::CustomerAlreadyVerified
+            | Self::VerificationAlreadyActive
+            | Self::ConcurrentUpdate => ErrorType::Conflict,
+            Self::NotFound => ErrorType::NotFound,
+            Self::ProviderRejected | Self::ProviderUnavailable | Self::ProviderTimeout => {
+                ErrorType::Provider
+            }
+            Self::VerificationNotFoundYet | Self::InternalError => ErrorType::Internal,
+        }
+    }
+}
+
+/// Field path (`applicant.ssn`) to the problems found with it.
+pub type FieldErrors = BTreeMap<String, Vec<String>>;
+
+/// An error as the client sees it. Build it with the constructors; never from `{:?}` of anything.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: String,
+    pub fields: FieldErrors,
+    /// Extra machine-readable members (`verification_id`, `verified_at`), all non-PII.
+    pub details: Map<String, Value>,
+    /// Seconds, sent as `Retry-After`.
+    pub retry_after: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            fields: FieldErrors::new(),
+            details: Map::new(),
+            retry_after: None,
+        }
+    }
+
+    pub fn validation(fields: FieldErrors) -> Self {
+        let message = match fields.iter().next() {
+            Some((field, problems)) if fields.len() == 1 && problems.len() == 1 => {
+                format!("{field} {}", problems[0])
+            }
+            _ => format!("{} fields are invalid", fields.len()),
+        };
+        Self {
+            fields,
+            ..Self::new(ErrorCode::ValidationFailed, message)
+        }
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::new(ErrorCode::NotFound, format!("{what} not found"))
+    }
+
+    pub fn internal() -> Self {
+        Self::new(
+            ErrorCode::InternalError,
+            "internal error; it was logged and can be retried",
+        )
+    }
+
+    pub fn with_detail(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.details.insert(key.to_owned(), value.into());
+        self
+    }
+
+    pub fn with_time(self, key: &str, at: DateTime<Utc>) -> Self {
+        self.with_detail(key, at.to_rfc3339_opts(SecondsFormat::Millis, true))
+    }
+
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
+    }
+
+    pub fn status(&self) -> u16 {
+        self.code.status()
+    }
+
+    /// The one JSON error shape.
+    pub fn to_json(&self, request_id: &str) -> Value {
+        let mut error = Map::new();
+        error.insert("type".into(), self.code.error_type().as_str().into());
+        error.insert("code".into(), self.code.as_str().into());
+        error.insert("message".into(), self.message.clone().into());
+        if !self.fields.is_empty() {
+            error.insert("fields".into(), json!(self.fields));
+        }
+        for (k, v) in &self.details {
+            error.insert(k.clone(), v.clone());
+        }
+        json!({ "error": error, "request_id": request_id })
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code.as_str(), self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation_error_names_every_field_in_the_one_shape() {
+        let mut fields = FieldErrors::new();
+        fields.insert(
+            "applicant.ssn".into(),
+            vec!["is required for provider bond".into()],
+        );
+        let body = ApiError::validation(fields).to_json("req-1");
+        assert_eq!(body["error"]["type"], "invalid_request");
+        assert_eq!(body["error"]["code"], "validation_failed");
+        assert_eq!(
+            body["error"]["message"],
+            "applicant.ssn is required for provider bond"
+        );
+        assert_eq!(
+            body["error"]["fields"]["applicant.ssn"][0],
+            "is required for provider bond"
+        );
+        assert_eq!(body["request_id"], "req-1");
+    }
+
+    #[test]
+    fn conflict_details_sit_inside_the_error_object() {
+        let at = DateTime::parse_from_rfc3339("2026-01-02T03:04:05Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let body = ApiError::new(
+            ErrorCode::CustomerAlreadyVerified,
+            "customer already verified",
+        )
+        .with_detail("verification_id", "ver_1")
+        .with_time("verified_at", at)
+        .to_json("r");
+        assert_eq!(body["error"]["verification_id"], "ver_1");
+        assert_eq!(body["error"]["verified_at"], "2026-01-02T03:04:05.000Z");
+        assert!(body["error"].get("fields").is_none());
+    }
+
+    #[test]
+    fn every_code_maps_to_its_status_and_type() {
+        assert_eq!(ErrorCode::MalformedJson.status(), 400);
+        assert_eq!(ErrorCode::PayloadTooLarge.status(), 413);
+        assert_eq!(ErrorCode::UnsupportedMediaType.status(), 415);
+        assert_eq!(
+            ErrorCode::Unauthorized.error_type(),
+            ErrorType::Authentication
+        );
+        assert_eq!(ErrorCode::ProviderTimeout.status(), 504);
+        assert_eq!(ErrorCode::VerificationNotFoundYet.status(), 503);
+    }
+}

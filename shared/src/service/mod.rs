@@ -1,0 +1,96 @@
+//! The services the handlers call: one call per request, rules in the domain, I/O through ports.
+
+mod create;
+mod fetch;
+mod view;
+mod webhook;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+pub use fetch::CustomerView;
+pub use view::verification_json;
+pub use webhook::WebhookAck;
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::Config;
+use crate::domain::ProviderName;
+use crate::provider::ondato::OndatoAdapter;
+use crate::provider::Providers;
+use crate::store::dynamodb::DynamoDbStore;
+use crate::store::VerificationStore;
+
+/// Per-request facts the services need from the edge.
+#[derive(Debug, Clone)]
+pub struct RequestCtx {
+    pub request_id: String,
+    /// When the invocation will be killed (Lambda deadline); bounds locks and claims.
+    pub deadline: Option<DateTime<Utc>>,
+}
+
+/// Tunables of the services.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub default_provider: ProviderName,
+    pub webhook_grace: Duration,
+    pub event_retention: Duration,
+}
+
+/// Everything a handler needs, built once at init and shared by every invocation.
+#[derive(Clone)]
+pub struct App {
+    pub store: Arc<dyn VerificationStore>,
+    pub providers: Providers,
+    pub clock: Arc<dyn Clock>,
+    pub settings: Settings,
+}
+
+impl App {
+    /// The production wiring: DynamoDB store and the configured provider adapters.
+    pub fn from_config(
+        config: &Config,
+        dynamodb: aws_sdk_dynamodb::Client,
+        http: reqwest::Client,
+    ) -> Self {
+        let mut providers = Providers::default();
+        if let Some(ondato) = &config.ondato {
+            providers = providers.with(Arc::new(OndatoAdapter::new(ondato.clone(), http)));
+        }
+        Self {
+            store: Arc::new(DynamoDbStore::new(dynamodb, config.table_name.clone())),
+            providers,
+            clock: Arc::new(SystemClock),
+            settings: Settings {
+                default_provider: config.default_provider,
+                webhook_grace: config.webhook_grace,
+                event_retention: config.event_retention,
+            },
+        }
+    }
+}
+
+/// The HTTP client for provider calls: rustls, bounded timeouts, built once.
+pub fn provider_http_client(config: &Config) -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(3).min(config.provider_timeout))
+        .timeout(config.provider_timeout)
+        .pool_idle_timeout(Duration::from_secs(30))
+        .user_agent(concat!("kyc-onboarding/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .unwrap_or_else(|_| reqwest::Client::new())
+}
+
+/// The DynamoDB client: region and credentials from the environment (Lambda sets both), endpoint
+/// overridable for DynamoDB Local.
+pub async fn dynamodb_client(config: &Config) -> aws_sdk_dynamodb::Client {
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await;
+    let mut builder = aws_sdk_dynamodb::config::Builder::from(&sdk);
+    if let Some(endpoint) = &config.dynamodb_endpoint {
+        builder = builder.endpoint_url(endpoint);
+    }
+    aws_sdk_dynamodb::Client::from_conf(builder.build())
+}

@@ -1,0 +1,55 @@
+//! The JSON views of the API: snake_case, RFC 3339 UTC times with milliseconds.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{json, Value};
+
+use crate::domain::Verification;
+
+pub(crate) fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// The stored view of a verification, as `POST` and `GET` return it.
+pub fn verification_json(v: &Verification) -> Value {
+    let decision = v.decision.as_ref().map(|d| {
+        json!({
+            "outcome": d.outcome,
+            "reason_code": d.reason_code,
+            "provider_reason": d.provider_reason,
+            "retryable": d.retryable,
+            "decided_at": ts(d.decided_at),
+        })
+    });
+    let history: Vec<Value> = v
+        .history
+        .iter()
+        .map(|h| {
+            let mut e = json!({
+                "status": h.status,
+                "from": h.from,
+                "source": h.source,
+                "at": ts(h.at),
+                "recorded_at": ts(h.recorded_at),
+                "provider_status": h.raw_status,
+            });
+            if h.superseded {
+                e["superseded"] = Value::Bool(true);
+            }
+            e
+        })
+        .collect();
+    json!({
+        "id": v.id,
+        "customer_id": v.customer_id,
+        "provider": v.provider,
+        "status": v.status,
+        "provider_status": v.raw_status,
+        "verification_url": v.usable_verification_url(),
+        "decision": decision,
+        "required_actions": v.required_actions,
+        "history": history,
+        "metadata": v.metadata,
+        "created_at": ts(v.created_at),
+        "updated_at": ts(v.updated_at),
+    })
+}
