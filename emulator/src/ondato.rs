@@ -159,7 +159,8 @@ async fn token(State(emu): State<Emulator>, Form(form): Form<TokenForm>) -> Resp
     .into_response()
 }
 
-fn authorized(emu: &Emulator, headers: &HeaderMap) -> Result<(), Response> {
+/// The 401 answer unless the request carries a live bearer token.
+fn refuse_unauthorized(emu: &Emulator, headers: &HeaderMap) -> Option<Response> {
     let token = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
@@ -170,15 +171,13 @@ fn authorized(emu: &Emulator, headers: &HeaderMap) -> Result<(), Response> {
             .get(t)
             .is_some_and(|exp| Instant::now() < *exp)
     });
-    if valid {
-        Ok(())
-    } else {
-        Err((
+    (!valid).then(|| {
+        (
             StatusCode::UNAUTHORIZED,
             Json(json!({"message": "Unauthorized"})),
         )
-            .into_response())
-    }
+            .into_response()
+    })
 }
 
 async fn create_idv(
@@ -187,7 +186,7 @@ async fn create_idv(
     Json(body): Json<Value>,
 ) -> Response {
     emu.count("idv_create");
-    if let Err(r) = authorized(&emu, &headers) {
+    if let Some(r) = refuse_unauthorized(&emu, &headers) {
         return r;
     }
     let Some(setup_id) = body.get("setupId").and_then(Value::as_str) else {
@@ -224,7 +223,7 @@ async fn get_idv(
     Path(id): Path<String>,
 ) -> Response {
     emu.count("idv_get");
-    if let Err(r) = authorized(&emu, &headers) {
+    if let Some(r) = refuse_unauthorized(&emu, &headers) {
         return r;
     }
     match emu.idv(&id) {
@@ -240,7 +239,7 @@ async fn put_localisations(
     Json(body): Json<Value>,
 ) -> Response {
     emu.count("idv_localisations");
-    if let Err(r) = authorized(&emu, &headers) {
+    if let Some(r) = refuse_unauthorized(&emu, &headers) {
         return r;
     }
     let redirect = body
@@ -262,7 +261,7 @@ async fn get_kyc(
     Path(id): Path<String>,
 ) -> Response {
     emu.count("kyc_get");
-    if let Err(r) = authorized(&emu, &headers) {
+    if let Some(r) = refuse_unauthorized(&emu, &headers) {
         return r;
     }
     let inner = emu.inner();

@@ -123,7 +123,7 @@ pub struct ApiError {
     pub message: String,
     pub fields: FieldErrors,
     /// Extra machine-readable members (`verification_id`, `verified_at`), all non-PII.
-    pub details: Map<String, Value>,
+    pub details: Vec<(String, Value)>,
     /// Seconds, sent as `Retry-After`.
     pub retry_after: Option<u64>,
 }
@@ -134,7 +134,7 @@ impl ApiError {
             code,
             message: message.into(),
             fields: FieldErrors::new(),
-            details: Map::new(),
+            details: Vec::new(),
             retry_after: None,
         }
     }
@@ -164,7 +164,7 @@ impl ApiError {
     }
 
     pub fn with_detail(mut self, key: &str, value: impl Into<Value>) -> Self {
-        self.details.insert(key.to_owned(), value.into());
+        self.details.push((key.to_owned(), value.into()));
         self
     }
 

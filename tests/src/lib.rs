@@ -1,1 +1,172 @@
+//! Test harness: one DynamoDB Local per test binary (started on first use, stopped with the
+//! process), and per test a fresh table from `template.yaml`, emulator and API on free ports.
 
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use local_stack::dynamodb_local::DynamoDbLocal;
+use local_stack::{Database, LocalStack, StackOptions};
+use serde_json::Value;
+
+static DYNAMODB: OnceLock<DynamoDbLocal> = OnceLock::new();
+
+/// The binary's shared DynamoDB Local.
+pub fn dynamodb_endpoint() -> String {
+    DYNAMODB
+        .get_or_init(|| {
+            DynamoDbLocal::start(0).unwrap_or_else(|e| panic!("cannot start DynamoDB Local: {e}"))
+        })
+        .endpoint
+        .clone()
+}
+
+/// A whole stack with its own table.
+pub async fn stack() -> LocalStack {
+    stack_with(HashMap::new()).await
+}
+
+pub async fn stack_with(env: HashMap<String, String>) -> LocalStack {
+    let endpoint = tokio::task::spawn_blocking(dynamodb_endpoint)
+        .await
+        .expect("DynamoDB Local thread");
+    LocalStack::start(StackOptions {
+        database: Database::Endpoint(endpoint),
+        table_name: format!("t-{}", ulid::Ulid::new()),
+        env,
+        ..StackOptions::default()
+    })
+    .await
+    .unwrap_or_else(|e| panic!("cannot start the local stack: {e}"))
+}
+
+/// An HTTP answer, read whole.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+    pub raw: String,
+}
+
+pub async fn answer(resp: reqwest::Response) -> Answer {
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let raw = resp.text().await.expect("body");
+    let body = serde_json::from_str(&raw).unwrap_or(Value::Null);
+    Answer {
+        status,
+        headers,
+        body,
+        raw,
+    }
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+pub async fn post_json(url: &str, body: &Value) -> Answer {
+    answer(client().post(url).json(body).send().await.expect("POST")).await
+}
+
+pub async fn get(url: &str) -> Answer {
+    answer(client().get(url).send().await.expect("GET")).await
+}
+
+/// Create a verification for `customer` through the API; panics unless 201.
+pub async fn create(stack: &LocalStack, customer: &str) -> Value {
+    let a = post_json(
+        &format!("{}/v1/verifications", stack.api_url),
+        &serde_json::json!({ "customer_id": customer }),
+    )
+    .await;
+    assert_eq!(a.status, 201, "{}", a.raw);
+    a.body
+}
+
+/// The IDV id inside a hosted-page URL.
+pub fn idv_of(verification: &Value) -> String {
+    let url = verification["verification_url"]
+        .as_str()
+        .expect("verification_url");
+    url.rsplit_once("id=").expect("id= in url").1.to_owned()
+}
+
+/// Open the hosted page like a browser and submit the form with `action` (and a reason).
+pub async fn click(verification_url: &str, action: &str, reason: Option<&str>) -> Answer {
+    let page = client()
+        .get(verification_url)
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    let marker = "action=\"";
+    let start = page.find(marker).expect("a form on the hosted page") + marker.len();
+    let path = &page[start..start + page[start..].find('"').expect("closing quote")];
+    let base = verification_url.split("/?").next().expect("base");
+    let mut form = vec![("action", action.to_owned())];
+    if let Some(r) = reason {
+        form.push(("reason", r.to_owned()));
+    }
+    answer(
+        client()
+            .post(format!("{base}{path}"))
+            .form(&form)
+            .send()
+            .await
+            .expect("submit"),
+    )
+    .await
+}
+
+pub async fn fetch(stack: &LocalStack, id: &str) -> Value {
+    let a = get(&format!("{}/v1/verifications/{id}", stack.api_url)).await;
+    assert_eq!(a.status, 200, "{}", a.raw);
+    a.body
+}
+
+pub fn statuses(verification: &Value) -> Vec<String> {
+    verification["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .map(|h| h["status"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// Every item in the stack's table.
+pub async fn items(stack: &LocalStack) -> Vec<HashMap<String, AttributeValue>> {
+    let mut all = Vec::new();
+    let mut start = None;
+    loop {
+        let out = stack
+            .dynamodb
+            .scan()
+            .table_name(&stack.table_name)
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .expect("scan");
+        all.extend(out.items.unwrap_or_default());
+        match out.last_evaluated_key {
+            Some(k) if !k.is_empty() => start = Some(k),
+            _ => return all,
+        }
+    }
+}
+
+/// Basic auth header value for the emulator's (and the stack's) webhook credentials.
+pub fn basic(user: &str, password: &str) -> String {
+    use base64::Engine;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+    )
+}

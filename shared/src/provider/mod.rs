@@ -74,7 +74,7 @@ pub enum Interpreted {
     Ignored {
         event_type: String,
     },
-    Event(ProviderEvent),
+    Event(Box<ProviderEvent>),
 }
 
 #[derive(Debug, Clone)]

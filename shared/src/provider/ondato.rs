@@ -471,7 +471,8 @@ impl KycProvider for OndatoAdapter {
             )
             .await?;
         }
-        tracing::info!(verification_id = %request.verification_id, provider_ref = %idv_id, "ondato IDV created");
+        // The IDV id is as good as the hosted URL (whoever has it can complete the check): not logged.
+        tracing::info!(verification_id = %request.verification_id, "ondato IDV created");
         Ok(Started {
             verification_url: Some(self.hosted_url(&idv_id)),
             initial: Observation {
@@ -585,13 +586,13 @@ impl KycProvider for OndatoAdapter {
             .as_deref()
             .and_then(|r| VerificationId::parse(r).ok())
             .map_or(Locator::ProviderRef(idv_id), Locator::Ours);
-        Ok(Interpreted::Event(ProviderEvent {
+        Ok(Interpreted::Event(Box::new(ProviderEvent {
             event_id: envelope.id,
             event_type: envelope.kind,
             locator,
             observation,
             occurred_at,
-        }))
+        })))
     }
 }
 

@@ -1,0 +1,113 @@
+//! No log line carries applicant data, tokens, secrets or the hosted URL (DESIGN §6). The logs of
+//! the full flow are captured, in the JSON format Lambda uses, and searched.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use integration_tests::*;
+use serde_json::json;
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn no_log_line_of_the_full_flow_holds_pii_tokens_secrets_or_the_hosted_url() {
+    let logs = Captured::default();
+    let sink = logs.clone();
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(
+            "info,shared=trace,create_verification=trace,webhook_ingest=trace,fetch_result=trace,local_stack=trace,emulator=trace",
+        ))
+        .with_writer(move || sink.clone())
+        .init();
+
+    let stack = stack().await;
+    let pii = json!({
+        "first_name": "Zelda", "middle_name": "Ophelia", "last_name": "Quimby", "date_of_birth": "1987-06-05",
+        "email": "zelda.quimby@example.org", "phone": "5550123456", "phone_country_code": "1",
+        "country_code": "US", "personal_code": "39001011234", "ssn": "123-45-6789", "ip": "198.51.100.7",
+        "address": {"street": "742 Evergreen Terrace", "city": "Springfield", "zip_code": "49007", "country": "US"}
+    });
+    let created = post_json(
+        &format!("{}/v1/verifications", stack.api_url),
+        &json!({"customer_id": "cus_private", "applicant": pii}),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.raw);
+    let url = created.body["verification_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let idv = idv_of(&created.body);
+    click(&url, "approve", None).await;
+    fetch(&stack, created.body["id"].as_str().unwrap()).await;
+    get(&format!(
+        "{}/v1/customers/cus_private/verification",
+        stack.api_url
+    ))
+    .await;
+    // Refused requests log too.
+    post_json(
+        &format!("{}/v1/verifications", stack.api_url),
+        &json!({"customer_id": "cus_private", "applicant": pii}),
+    )
+    .await;
+    let bad = answer(
+        client()
+            .post(format!("{}/v1/webhooks/ondato", stack.api_url))
+            .header("authorization", basic("ondato", "zelda-guess"))
+            .body("{}")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(bad.status, 401);
+
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        text.contains("verification created") && text.contains("webhook applied"),
+        "logs were captured:\n{text}"
+    );
+    for line in text.lines() {
+        serde_json::from_str::<serde_json::Value>(line)
+            .unwrap_or_else(|_| panic!("not a JSON log line: {line}"));
+    }
+    let config = stack.emulator.config();
+    let forbidden = [
+        "Zelda",
+        "Ophelia",
+        "Quimby",
+        "1987-06-05",
+        "zelda.quimby",
+        "5550123456",
+        "39001011234",
+        "123-45-6789",
+        "123456789",
+        "198.51.100.7",
+        "Evergreen",
+        "49007",
+        "emu-",
+        &config.client_secret,
+        &config.webhook_password,
+        "zelda-guess",
+        &url,
+        &idv,
+    ];
+    for needle in forbidden {
+        if let Some(line) = text.lines().find(|l| l.contains(needle)) {
+            panic!("a log line contains {needle:?}: {line}");
+        }
+    }
+}

@@ -1,0 +1,219 @@
+//! Webhook ingestion: authentication, deduplication, ordering, re-fetch, and the create race.
+
+use integration_tests::*;
+use local_stack::LocalStack;
+use serde_json::{json, Value};
+
+async fn send_webhook(stack: &LocalStack, auth: Option<&str>, body: &Value) -> Answer {
+    let mut req = client()
+        .post(format!("{}/v1/webhooks/ondato", stack.api_url))
+        .json(body);
+    if let Some(a) = auth {
+        req = req.header("authorization", a);
+    }
+    answer(req.send().await.unwrap()).await
+}
+
+fn good_auth(stack: &LocalStack) -> String {
+    let c = stack.emulator.config();
+    basic(&c.webhook_username, &c.webhook_password)
+}
+
+fn envelope(kind: &str, payload: Value) -> Value {
+    json!({
+        "id": ulid::Ulid::new().to_string(),
+        "applicationId": local_stack_app_id(),
+        "createdUtc": chrono::Utc::now().to_rfc3339(),
+        "type": kind,
+        "payload": payload,
+    })
+}
+
+fn local_stack_app_id() -> String {
+    emulator::EmulatorConfig::default().application_id
+}
+
+#[tokio::test]
+async fn wrong_or_missing_credentials_get_401_and_nothing_is_written() {
+    let stack = stack().await;
+    let v = create(&stack, "cus_auth").await;
+    let before = items(&stack).await.len();
+    let body = envelope(
+        "IdentityVerification.StatusChanged",
+        json!({"id": idv_of(&v), "status": "Completed"}),
+    );
+    let user = stack.emulator.config().webhook_username;
+    for auth in [
+        None,
+        Some(basic(&user, "wrong")),
+        Some(basic("someone", "local-webhook-password")),
+        Some("Bearer x".to_owned()),
+        Some("Basic !!!".to_owned()),
+    ] {
+        let a = send_webhook(&stack, auth.as_deref(), &body).await;
+        assert_eq!(a.status, 401, "{auth:?}: {}", a.raw);
+        assert_eq!(a.body["error"]["code"], "unauthorized");
+        assert_eq!(a.body["error"]["type"], "authentication");
+    }
+    assert_eq!(items(&stack).await.len(), before, "nothing written");
+    assert_eq!(
+        stack.emulator.counters().get("idv_get"),
+        None,
+        "no re-fetch before authentication"
+    );
+}
+
+#[tokio::test]
+async fn the_same_webhook_delivered_twice_is_applied_once() {
+    let stack = stack().await;
+    let v = create(&stack, "cus_dup").await;
+    click(v["verification_url"].as_str().unwrap(), "approve", None).await;
+    let first = fetch(&stack, v["id"].as_str().unwrap()).await;
+    // Ondato may deliver again after a success: every delivery again, some concurrently.
+    let n = stack.emulator.deliveries().len();
+    for seq in 0..n {
+        assert_eq!(stack.emulator.deliver(seq).await, Some(200));
+    }
+    let concurrent = futures::future::join_all((0..8).map(|_| stack.emulator.deliver(n - 1))).await;
+    assert!(concurrent.iter().all(|s| *s == Some(200)), "{concurrent:?}");
+    let again = fetch(&stack, v["id"].as_str().unwrap()).await;
+    assert_eq!(again["history"], first["history"], "no event applied twice");
+    assert_eq!(
+        statuses(&again),
+        ["pending", "in_progress", "in_review", "approved"]
+    );
+}
+
+#[tokio::test]
+async fn an_older_event_after_a_newer_one_does_not_move_the_status_back() {
+    let stack = stack().await;
+    stack.emulator.set_auto_deliver(false);
+    let v = create(&stack, "cus_order").await;
+    click(v["verification_url"].as_str().unwrap(), "approve", None).await;
+    let deliveries = stack.emulator.deliveries();
+    assert_eq!(
+        deliveries.last().unwrap().event_type,
+        "KycIdentification.Approved"
+    );
+    // Newest first, then the older ones.
+    for seq in (0..deliveries.len()).rev() {
+        assert_eq!(stack.emulator.deliver(seq).await, Some(200));
+    }
+    let fetched = fetch(&stack, v["id"].as_str().unwrap()).await;
+    assert_eq!(fetched["status"], "approved");
+    assert_eq!(
+        statuses(&fetched),
+        ["pending", "approved"],
+        "late events changed nothing"
+    );
+}
+
+#[tokio::test]
+async fn a_forged_approval_is_not_believed_the_provider_state_is_applied() {
+    let stack = stack().await;
+    let v = create(&stack, "cus_forged").await;
+    let idv = idv_of(&v);
+    // The person has only started; the body claims an approval.
+    stack.emulator.begin(&idv).await;
+    let kyc = stack.emulator.idv(&idv).unwrap().kyc_id.unwrap();
+    let forged = envelope(
+        "KycIdentification.Approved",
+        json!({"id": kyc, "identityVerificationId": idv, "status": "Approved"}),
+    );
+    let a = send_webhook(&stack, Some(&good_auth(&stack)), &forged).await;
+    assert_eq!(a.status, 200, "{}", a.raw);
+    let fetched = fetch(&stack, v["id"].as_str().unwrap()).await;
+    assert_eq!(fetched["status"], "in_progress");
+}
+
+#[tokio::test]
+async fn unknown_event_types_are_acknowledged_and_change_nothing() {
+    let stack = stack().await;
+    create(&stack, "cus_unknown").await;
+    let before = items(&stack).await.len();
+    let a = send_webhook(
+        &stack,
+        Some(&good_auth(&stack)),
+        &envelope("Form.Completed", json!({"id": "x"})),
+    )
+    .await;
+    assert_eq!(a.status, 200);
+    assert_eq!(a.body["outcome"], "ignored");
+    assert_eq!(items(&stack).await.len(), before);
+}
+
+#[tokio::test]
+async fn a_malformed_authenticated_body_is_a_400() {
+    let stack = stack().await;
+    for body in [
+        json!({"hello": "world"}),
+        json!({"id": "e", "createdUtc": "nope", "type": "IdentityVerification.StatusChanged", "payload": {"id": "x"}}),
+    ] {
+        let a = send_webhook(&stack, Some(&good_auth(&stack)), &body).await;
+        assert_eq!(a.status, 400, "{}", a.raw);
+        assert_eq!(a.body["error"]["code"], "malformed_json");
+    }
+}
+
+#[tokio::test]
+async fn a_webhook_before_the_verification_is_stored_gets_503_then_applies_on_retry() {
+    let stack = stack().await;
+    let v = create(&stack, "cus_race").await;
+    let idv = idv_of(&v);
+    // Simulate the create/webhook race: the event names a verification we do not have yet.
+    let id = v["id"].as_str().unwrap();
+    let key = aws_sdk_dynamodb::types::AttributeValue::S(format!("VER#{id}"));
+    let stored = stack
+        .dynamodb
+        .get_item()
+        .table_name(&stack.table_name)
+        .key("pk", key.clone())
+        .key(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S("VERIFICATION".into()),
+        )
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    stack
+        .dynamodb
+        .delete_item()
+        .table_name(&stack.table_name)
+        .key("pk", key)
+        .key(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S("VERIFICATION".into()),
+        )
+        .send()
+        .await
+        .unwrap();
+    stack.emulator.begin(&idv).await;
+    let first = stack.emulator.deliveries();
+    assert!(
+        first.iter().all(|d| d.attempts[0].status == Some(503)),
+        "{first:?}"
+    );
+    // The create lands; the provider's retry then applies.
+    stack
+        .dynamodb
+        .put_item()
+        .table_name(&stack.table_name)
+        .set_item(Some(stored))
+        .send()
+        .await
+        .unwrap();
+    for seq in 0..first.len() {
+        assert_eq!(stack.emulator.deliver(seq).await, Some(200));
+    }
+    assert_eq!(fetch(&stack, id).await["status"], "in_progress");
+}
+
+#[tokio::test]
+async fn a_webhook_for_another_provider_route_is_a_404() {
+    let stack = stack().await;
+    let a = post_json(&format!("{}/v1/webhooks/acme", stack.api_url), &json!({})).await;
+    assert_eq!(a.status, 404);
+    assert_eq!(a.body["error"]["code"], "not_found");
+}
