@@ -9,6 +9,7 @@ pub mod http;
 pub mod provider;
 pub mod service;
 pub mod store;
+pub mod telemetry;
 
 pub use config::Config;
 pub use error::{ApiError, ErrorCode};

@@ -6,7 +6,7 @@ use shared::{App, Config};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    lambda_http::tracing::init_default_subscriber();
+    shared::telemetry::init();
     let config = Config::from_env()?;
     let app = App::from_config(
         &config,
