@@ -167,6 +167,10 @@ impl Emulator {
             .route("/_emulator/deliveries", get(deliveries))
             .route("/_emulator/deliveries/{seq}/deliver", post(deliver_one))
             .route("/_emulator/config", post(set_config))
+            .route(
+                "/_emulator/identifications/{id}/update",
+                post(operator_update),
+            )
             .with_state(self.clone())
     }
 
@@ -268,6 +272,39 @@ async fn deliver_one(State(emu): State<Emulator>, Path(seq): Path<usize>) -> Res
     }
     let status = emu.deliver(seq).await;
     Json(json!({ "seq": seq, "status": status })).into_response()
+}
+
+#[derive(Deserialize)]
+struct OperatorUpdate {
+    status: String,
+    reason: Option<String>,
+}
+
+/// `POST /_emulator/identifications/{id}/update {"status": "Rejected", "reason": "DocumentIsExpired"}`
+async fn operator_update(
+    State(emu): State<Emulator>,
+    Path(id): Path<String>,
+    Json(u): Json<OperatorUpdate>,
+) -> Response {
+    if !matches!(u.status.as_str(), "Approved" | "Rejected") {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": "status must be Approved or Rejected"})),
+        )
+            .into_response();
+    }
+    if emu
+        .operator_update(&id, &u.status, u.reason.as_deref())
+        .await
+    {
+        Json(json!({"id": id, "status": u.status})).into_response()
+    } else {
+        (
+            StatusCode::NOT_FOUND,
+            Json(json!({"error": "no such identification"})),
+        )
+            .into_response()
+    }
 }
 
 #[derive(Deserialize)]

@@ -342,6 +342,21 @@ impl Emulator {
         true
     }
 
+    /// An operator edits a decided identification in Ondato's portal: the new status and reason,
+    /// then `KycIdentification.Updated`.
+    pub async fn operator_update(&self, kyc_id: &str, status: &str, reason: Option<&str>) -> bool {
+        {
+            let mut inner = self.inner();
+            let Some(kyc) = inner.kycs.get_mut(kyc_id) else {
+                return false;
+            };
+            kyc.status = status.to_owned();
+            kyc.status_reason = reason.map(str::to_owned);
+        }
+        self.emit_kyc(kyc_id, "KycIdentification.Updated").await;
+        true
+    }
+
     /// The person finishes the steps and the check decides: Processed, IDV Completed, then the
     /// decision, each with its webhook, in Ondato's order.
     pub async fn finish(&self, idv_id: &str, outcome: Outcome, reason: Option<&str>) -> bool {

@@ -38,6 +38,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         api_addr: ([127, 0, 0, 1], port("API_PORT", 3000)?).into(),
         emulator_addr: ([127, 0, 0, 1], port("EMULATOR_PORT", 4010)?).into(),
         env: HashMap::new(),
+        emulator: emulator::EmulatorConfig::default(),
     };
     let stack = match LocalStack::start(options).await {
         Ok(stack) => stack,

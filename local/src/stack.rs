@@ -42,6 +42,8 @@ pub struct StackOptions {
     pub emulator_addr: SocketAddr,
     /// Extra or overriding environment for the functions' configuration.
     pub env: HashMap<String, String>,
+    /// The emulator's settings (its webhook URL is set to the stack's API).
+    pub emulator: EmulatorConfig,
 }
 
 impl Default for StackOptions {
@@ -52,6 +54,7 @@ impl Default for StackOptions {
             api_addr: ([127, 0, 0, 1], 0).into(),
             emulator_addr: ([127, 0, 0, 1], 0).into(),
             env: HashMap::new(),
+            emulator: EmulatorConfig::default(),
         }
     }
 }
@@ -121,7 +124,7 @@ impl LocalStack {
         drop(api_listener);
         let emulator_config = EmulatorConfig {
             webhook_url: Some(format!("http://{api_addr}/v1/webhooks/ondato")),
-            ..EmulatorConfig::default()
+            ..options.emulator
         };
         let emulator = Emulator::new(emulator_config.clone());
         let (emulator_addr, emulator_task) = emulator.serve(options.emulator_addr).await?;

@@ -8,13 +8,20 @@
 use tracing_subscriber::filter::LevelFilter;
 
 fn level(raw: Option<String>) -> LevelFilter {
-    raw.and_then(|v| v.trim().parse().ok()).unwrap_or(LevelFilter::INFO)
+    raw.and_then(|v| v.trim().parse().ok())
+        .unwrap_or(LevelFilter::INFO)
 }
 
 pub fn init() {
-    let level = level(std::env::var("AWS_LAMBDA_LOG_LEVEL").or_else(|_| std::env::var("RUST_LOG")).ok());
+    let level = level(
+        std::env::var("AWS_LAMBDA_LOG_LEVEL")
+            .or_else(|_| std::env::var("RUST_LOG"))
+            .ok(),
+    );
     let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
-    let builder = tracing_subscriber::fmt().with_max_level(level).with_target(false);
+    let builder = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_target(false);
     if json {
         builder.json().init();
     } else {

@@ -27,14 +27,22 @@ pub async fn stack() -> LocalStack {
 }
 
 pub async fn stack_with(env: HashMap<String, String>) -> LocalStack {
+    stack_with_options(StackOptions {
+        env,
+        ..StackOptions::default()
+    })
+    .await
+}
+
+/// A whole stack with its own table, on the shared DynamoDB Local, from these options.
+pub async fn stack_with_options(options: StackOptions) -> LocalStack {
     let endpoint = tokio::task::spawn_blocking(dynamodb_endpoint)
         .await
         .expect("DynamoDB Local thread");
     LocalStack::start(StackOptions {
         database: Database::Endpoint(endpoint),
         table_name: format!("t-{}", ulid::Ulid::new()),
-        env,
-        ..StackOptions::default()
+        ..options
     })
     .await
     .unwrap_or_else(|e| panic!("cannot start the local stack: {e}"))

@@ -327,3 +327,25 @@ async fn dynamodb_round_trips_per_operation_are_as_designed() {
         "two round trips per webhook: {calls:?}"
     );
 }
+
+#[tokio::test]
+async fn an_expired_ondato_token_is_replaced_before_it_is_refused() {
+    let stack = stack_with_options(local_stack::StackOptions {
+        emulator: emulator::EmulatorConfig {
+            token_ttl: std::time::Duration::from_secs(2),
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .await;
+    create(&stack, "cus_ttl_1").await;
+    create(&stack, "cus_ttl_2").await;
+    assert_eq!(stack.emulator.counters()["token"], 1, "cached while fresh");
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    create(&stack, "cus_ttl_3").await;
+    assert_eq!(
+        stack.emulator.counters()["token"],
+        2,
+        "renewed before expiry"
+    );
+}

@@ -217,3 +217,65 @@ async fn a_webhook_for_another_provider_route_is_a_404() {
     assert_eq!(a.status, 404);
     assert_eq!(a.body["error"]["code"], "not_found");
 }
+
+#[tokio::test]
+async fn an_operator_edit_after_approval_supersedes_it_and_the_customer_is_no_longer_verified() {
+    let stack = stack().await;
+    let v = create(&stack, "cus_edit").await;
+    click(v["verification_url"].as_str().unwrap(), "approve", None).await;
+    let customer_url = format!("{}/v1/customers/cus_edit/verification", stack.api_url);
+    assert_eq!(get(&customer_url).await.body["verified"], true);
+    let kyc = stack.emulator.idv(&idv_of(&v)).unwrap().kyc_id.unwrap();
+    let a = post_json(
+        &format!(
+            "{}/_emulator/identifications/{kyc}/update",
+            stack.emulator_url
+        ),
+        &json!({"status": "Rejected", "reason": "DocumentIsExpired"}),
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", a.raw);
+    let fetched = fetch(&stack, v["id"].as_str().unwrap()).await;
+    assert_eq!(fetched["status"], "rejected");
+    assert_eq!(fetched["decision"]["provider_reason"], "DocumentIsExpired");
+    let last = fetched["history"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (last["from"].as_str(), last["superseded"].as_bool()),
+        (Some("approved"), Some(true))
+    );
+    let customer = get(&customer_url).await;
+    assert_eq!(
+        customer.body["verified"], false,
+        "verified_at follows the superseding decision"
+    );
+    assert_eq!(customer.body["verified_at"], Value::Null);
+}
+
+#[tokio::test]
+async fn the_older_idv_event_name_is_accepted_too() {
+    let stack = stack().await;
+    stack.emulator.set_auto_deliver(false);
+    let v = create(&stack, "cus_old_name").await;
+    let idv = idv_of(&v);
+    stack.emulator.begin(&idv).await;
+    let old_name = envelope(
+        "Idv.StatusChanged",
+        json!({"id": idv, "status": "InProgress"}),
+    );
+    let a = send_webhook(&stack, Some(&good_auth(&stack)), &old_name).await;
+    assert_eq!(
+        (a.status, a.body["outcome"].as_str()),
+        (200, Some("changed")),
+        "{}",
+        a.raw
+    );
+    assert_eq!(
+        fetch(&stack, v["id"].as_str().unwrap()).await["status"],
+        "in_progress"
+    );
+}
