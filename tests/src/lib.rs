@@ -57,6 +57,16 @@ pub struct Answer {
     pub raw: String,
 }
 
+impl Answer {
+    /// Status and error code together, for one-line assertions on refusals.
+    pub fn refusal(&self) -> (u16, &str) {
+        (
+            self.status,
+            self.body["error"]["code"].as_str().unwrap_or(""),
+        )
+    }
+}
+
 pub async fn answer(resp: reqwest::Response) -> Answer {
     let status = resp.status().as_u16();
     let headers = resp.headers().clone();

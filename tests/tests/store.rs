@@ -9,6 +9,19 @@ use shared::domain::{
 use shared::store::dynamodb::DynamoDbStore;
 use shared::store::{EventRecord, ReserveError, SaveOutcome, VerificationStore};
 
+/// Claim `customer`'s Ondato slot for `id` at `now` until `until`.
+async fn claim(
+    store: &DynamoDbStore,
+    customer: &CustomerId,
+    id: &VerificationId,
+    now: chrono::DateTime<Utc>,
+    until: chrono::DateTime<Utc>,
+) -> Result<(), ReserveError> {
+    store
+        .reserve_customer(customer, ProviderName::Ondato, id, now, until)
+        .await
+}
+
 async fn store() -> (local_stack::LocalStack, DynamoDbStore) {
     let stack = stack().await;
     let store = DynamoDbStore::new(stack.dynamodb.clone(), stack.table_name.clone());
@@ -30,14 +43,7 @@ async fn inserted(store: &DynamoDbStore, customer: &str) -> Verification {
     let customer = CustomerId::parse(customer).unwrap();
     let id = VerificationId::generate();
     let now = Utc::now();
-    store
-        .reserve_customer(
-            &customer,
-            ProviderName::Ondato,
-            &id,
-            now,
-            now + Duration::seconds(30),
-        )
+    claim(&store, &customer, &id, now, now + Duration::seconds(30))
         .await
         .unwrap();
     let v = Verification::start(
@@ -234,24 +240,10 @@ async fn an_unconfirmed_claim_lapses_at_its_deadline_and_release_touches_only_it
     let customer = CustomerId::parse("cus_claim").unwrap();
     let crashed = VerificationId::generate();
     let now = Utc::now();
-    store
-        .reserve_customer(
-            &customer,
-            ProviderName::Ondato,
-            &crashed,
-            now,
-            now + Duration::seconds(5),
-        )
+    claim(&store, &customer, &crashed, now, now + Duration::seconds(5))
         .await
         .unwrap();
-    let blocked = store
-        .reserve_customer(
-            &customer,
-            ProviderName::Ondato,
-            &VerificationId::generate(),
-            now,
-            now,
-        )
+    let blocked = claim(&store, &customer, &VerificationId::generate(), now, now)
         .await
         .unwrap_err();
     assert!(
@@ -260,29 +252,21 @@ async fn an_unconfirmed_claim_lapses_at_its_deadline_and_release_touches_only_it
     // After the deadline of the crashed run, a new claim wins.
     let later = now + Duration::seconds(6);
     let fresh = VerificationId::generate();
-    store
-        .reserve_customer(
-            &customer,
-            ProviderName::Ondato,
-            &fresh,
-            later,
-            later + Duration::seconds(5),
-        )
-        .await
-        .unwrap();
+    claim(
+        &store,
+        &customer,
+        &fresh,
+        later,
+        later + Duration::seconds(5),
+    )
+    .await
+    .unwrap();
     // The crashed run's release cannot remove the new claim.
     store
         .release_customer(&customer, ProviderName::Ondato, &crashed)
         .await
         .unwrap();
-    let still = store
-        .reserve_customer(
-            &customer,
-            ProviderName::Ondato,
-            &VerificationId::generate(),
-            later,
-            later,
-        )
+    let still = claim(&store, &customer, &VerificationId::generate(), later, later)
         .await
         .unwrap_err();
     assert!(
