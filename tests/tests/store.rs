@@ -43,7 +43,7 @@ async fn inserted(store: &DynamoDbStore, customer: &str) -> Verification {
     let customer = CustomerId::parse(customer).unwrap();
     let id = VerificationId::generate();
     let now = Utc::now();
-    claim(&store, &customer, &id, now, now + Duration::seconds(30))
+    claim(store, &customer, &id, now, now + Duration::seconds(30))
         .await
         .unwrap();
     let v = Verification::start(
