@@ -1,7 +1,7 @@
 //! The API on localhost: every route of `template.yaml`, each turned into the API Gateway HTTP API
 //! (v2) request the Lambda would receive and passed to the same handler function.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,7 +10,7 @@ use axum::body::{Body as AxumBody, Bytes};
 use axum::extract::{ConnectInfo, Path, Request as AxumRequest, State};
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::Response as AxumResponse;
-use axum::routing::{on, MethodFilter};
+use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::Router;
 use lambda_http::aws_lambda_events::apigw::{
     ApiGatewayV2httpRequestContext, ApiGatewayV2httpRequestContextHttpDescription,
@@ -149,24 +149,28 @@ async fn method_not_allowed(_req: AxumRequest) -> AxumResponse {
     ))
 }
 
-/// The router of every template route, with JSON 404/405 answers for the rest.
+/// The router of every template route, with JSON 404/405 answers for the rest. Routes that share
+/// a path (GET and PATCH of `/v1/verifications/{id}`) share one method router, as at the gateway.
 pub fn router(app: App, routes: &[Route]) -> Router {
-    let mut router = Router::new();
+    let mut by_path: BTreeMap<&str, MethodRouter> = BTreeMap::new();
     for route in routes {
         let state = RouteState {
             app: app.clone(),
             route: Arc::new(route.clone()),
         };
-        let filter = MethodFilter::try_from(
-            Method::from_bytes(route.method.as_bytes()).unwrap_or(Method::GET),
-        )
-        .unwrap_or(MethodFilter::GET);
-        router = router.route(
+        let filter = Method::from_bytes(route.method.as_bytes())
+            .ok()
+            .and_then(|m| MethodFilter::try_from(m).ok())
+            .unwrap_or(MethodFilter::GET);
+        let entry = by_path.remove(route.path.as_str()).unwrap_or_default();
+        by_path.insert(
             &route.path,
-            on(filter, invoke)
-                .with_state(state)
-                .fallback(method_not_allowed),
+            entry.merge(on(filter, invoke).with_state(state)),
         );
+    }
+    let mut router = Router::new();
+    for (path, methods) in by_path {
+        router = router.route(path, methods.fallback(method_not_allowed));
     }
     router.fallback(not_found)
 }

@@ -278,6 +278,7 @@ mod tests {
             .collect();
         for expected in [
             "POST /v1/verifications create-verification false",
+            "PATCH /v1/verifications/{id} create-verification false",
             "GET /v1/verifications/{id} fetch-result false",
             "GET /v1/customers/{customer_id}/verification fetch-result false",
             "POST /v1/webhooks/{provider} webhook-ingest true",

@@ -23,6 +23,8 @@ pub struct Config {
     pub dynamodb_endpoint: Option<String>,
     pub providers: Vec<ProviderName>,
     pub default_provider: ProviderName,
+    /// Keys request fingerprints of idempotent requests (at least 32 characters).
+    pub idempotency_secret: SecretString,
     pub ondato: Option<OndatoConfig>,
     /// Timeout of one call to a provider.
     pub provider_timeout: Duration,
@@ -100,6 +102,13 @@ impl Config {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let env = Env(lookup);
         let table_name = env.required("TABLE_NAME")?;
+        let idempotency_secret = env.required("IDEMPOTENCY_SECRET")?;
+        if idempotency_secret.len() < 32 {
+            return Err(invalid(
+                "IDEMPOTENCY_SECRET",
+                "must be at least 32 characters",
+            ));
+        }
         let mut providers = Vec::new();
         for raw in env.list("PROVIDERS") {
             let name = ProviderName::parse(&raw)
@@ -161,6 +170,7 @@ impl Config {
             dynamodb_endpoint: env.optional("DYNAMODB_ENDPOINT"),
             providers,
             default_provider,
+            idempotency_secret: SecretString::from(idempotency_secret),
             ondato,
             provider_timeout: Duration::from_millis(
                 env.optional("PROVIDER_TIMEOUT_MS")
@@ -186,6 +196,7 @@ mod tests {
     fn full() -> HashMap<&'static str, &'static str> {
         HashMap::from([
             ("TABLE_NAME", "kyc"),
+            ("IDEMPOTENCY_SECRET", "0123456789abcdef0123456789abcdef"),
             ("ONDATO_CLIENT_ID", "client"),
             ("ONDATO_CLIENT_SECRET", "secret"),
             ("ONDATO_SETUP_ID", "setup"),
@@ -212,6 +223,7 @@ mod tests {
     fn each_missing_variable_is_named() {
         for name in [
             "TABLE_NAME",
+            "IDEMPOTENCY_SECRET",
             "ONDATO_CLIENT_ID",
             "ONDATO_CLIENT_SECRET",
             "ONDATO_SETUP_ID",
@@ -235,6 +247,12 @@ mod tests {
             .to_string()
             .contains("ONDATO_IDV_API_URL"));
         let mut env = full();
+        env.insert("IDEMPOTENCY_SECRET", "short");
+        assert!(load(&env)
+            .unwrap_err()
+            .to_string()
+            .contains("IDEMPOTENCY_SECRET"));
+        let mut env = full();
         env.insert("WEBHOOK_GRACE_SECONDS", "soon");
         assert!(load(&env)
             .unwrap_err()
@@ -246,6 +264,10 @@ mod tests {
     fn debug_output_never_shows_secrets() {
         let c = load(&full()).unwrap();
         let printed = format!("{c:?}");
-        assert!(!printed.contains("secret") && !printed.contains("new"));
+        assert!(
+            !printed.contains("secret")
+                && !printed.contains("new")
+                && !printed.contains("0123456789")
+        );
     }
 }

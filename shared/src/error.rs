@@ -42,8 +42,14 @@ pub enum ErrorCode {
     MethodNotAllowed,
     NotFound,
     Unauthorized,
+    IdempotencyKeyInvalid,
+    IdempotencyKeyInUse,
+    IdempotencyKeyReused,
     CustomerAlreadyVerified,
     VerificationAlreadyActive,
+    VerificationLocked,
+    VerificationInProgress,
+    VerificationEnded,
     ConcurrentUpdate,
     ProviderRejected,
     ProviderUnavailable,
@@ -63,6 +69,12 @@ impl ErrorCode {
             Self::MethodNotAllowed => "method_not_allowed",
             Self::NotFound => "not_found",
             Self::Unauthorized => "unauthorized",
+            Self::IdempotencyKeyInvalid => "idempotency_key_invalid",
+            Self::IdempotencyKeyInUse => "idempotency_key_in_use",
+            Self::IdempotencyKeyReused => "idempotency_key_reused",
+            Self::VerificationLocked => "verification_locked",
+            Self::VerificationInProgress => "verification_in_progress",
+            Self::VerificationEnded => "verification_ended",
             Self::CustomerAlreadyVerified => "customer_already_verified",
             Self::VerificationAlreadyActive => "verification_already_active",
             Self::ConcurrentUpdate => "concurrent_update",
@@ -76,16 +88,20 @@ impl ErrorCode {
 
     pub fn status(self) -> u16 {
         match self {
-            Self::MalformedJson | Self::ValidationFailed => 400,
+            Self::MalformedJson | Self::ValidationFailed | Self::IdempotencyKeyInvalid => 400,
             Self::Unauthorized => 401,
             Self::NotFound => 404,
             Self::MethodNotAllowed => 405,
             Self::CustomerAlreadyVerified
             | Self::VerificationAlreadyActive
+            | Self::VerificationLocked
+            | Self::VerificationInProgress
+            | Self::VerificationEnded
+            | Self::IdempotencyKeyInUse
             | Self::ConcurrentUpdate => 409,
             Self::PayloadTooLarge => 413,
             Self::UnsupportedMediaType => 415,
-            Self::ProviderRejected => 422,
+            Self::ProviderRejected | Self::IdempotencyKeyReused => 422,
             Self::InternalError => 500,
             Self::ProviderUnavailable => 502,
             Self::VerificationNotFoundYet => 503,
@@ -99,10 +115,16 @@ impl ErrorCode {
             | Self::ValidationFailed
             | Self::PayloadTooLarge
             | Self::UnsupportedMediaType
-            | Self::MethodNotAllowed => ErrorType::InvalidRequest,
+            | Self::MethodNotAllowed
+            | Self::IdempotencyKeyInvalid
+            | Self::IdempotencyKeyReused => ErrorType::InvalidRequest,
             Self::Unauthorized => ErrorType::Authentication,
             Self::CustomerAlreadyVerified
             | Self::VerificationAlreadyActive
+            | Self::VerificationLocked
+            | Self::VerificationInProgress
+            | Self::VerificationEnded
+            | Self::IdempotencyKeyInUse
             | Self::ConcurrentUpdate => ErrorType::Conflict,
             Self::NotFound => ErrorType::NotFound,
             Self::ProviderRejected | Self::ProviderUnavailable | Self::ProviderTimeout => {

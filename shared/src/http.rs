@@ -5,8 +5,9 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::Value;
 
+use crate::domain::idempotency::IdempotencyKey;
 use crate::error::{ApiError, ErrorCode};
-use crate::service::RequestCtx;
+use crate::service::{Reply, RequestCtx};
 
 /// Bodies above this are refused with 413 before parsing.
 pub const MAX_BODY_BYTES: usize = 32 * 1024;
@@ -103,6 +104,46 @@ pub fn json_body(req: &Request) -> Result<Value, ApiError> {
             ),
         )
     })
+}
+
+/// The `Idempotency-Key` header, validated: absent is fine, anything malformed (or more than one)
+/// is `400 idempotency_key_invalid`.
+pub fn idempotency_key(req: &Request) -> Result<Option<IdempotencyKey>, ApiError> {
+    let mut values = req.headers().get_all("idempotency-key").iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    let invalid = |why: &str| {
+        ApiError::new(
+            ErrorCode::IdempotencyKeyInvalid,
+            format!("the Idempotency-Key header {why}"),
+        )
+    };
+    if values.next().is_some() {
+        return Err(invalid("must be sent once"));
+    }
+    let raw = value
+        .to_str()
+        .map_err(|_| invalid("must be printable ASCII"))?;
+    IdempotencyKey::parse(raw).map(Some).map_err(invalid)
+}
+
+/// A service reply as it goes out; a replay says so in `Idempotent-Replayed: true`.
+pub fn reply_response(reply: Reply) -> Response<Body> {
+    let mut resp = Response::new(Body::Text(reply.body));
+    *resp.status_mut() =
+        http::StatusCode::from_u16(reply.status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+    resp.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    if reply.replayed {
+        resp.headers_mut().insert(
+            "idempotent-replayed",
+            http::HeaderValue::from_static("true"),
+        );
+    }
+    resp
 }
 
 /// A JSON response.

@@ -7,7 +7,7 @@ use shared::domain::{
     Status, Verification, VerificationId,
 };
 use shared::store::dynamodb::DynamoDbStore;
-use shared::store::{EventRecord, ReserveError, SaveOutcome, VerificationStore};
+use shared::store::{Claim, ClaimError, EventRecord, SaveOutcome, VerificationStore};
 
 /// Claim `customer`'s Ondato slot for `id` at `now` until `until`.
 async fn claim(
@@ -16,9 +16,16 @@ async fn claim(
     id: &VerificationId,
     now: chrono::DateTime<Utc>,
     until: chrono::DateTime<Utc>,
-) -> Result<(), ReserveError> {
+) -> Result<(), ClaimError> {
     store
-        .reserve_customer(customer, ProviderName::Ondato, id, now, until)
+        .claim(&Claim {
+            customer,
+            provider: ProviderName::Ondato,
+            verification: id,
+            now,
+            claim_until: until,
+            lock: None,
+        })
         .await
 }
 
@@ -58,7 +65,7 @@ async fn inserted(store: &DynamoDbStore, customer: &str) -> Verification {
         },
         now,
     );
-    store.insert_verification(&v).await.unwrap();
+    store.insert_verification(&v, None).await.unwrap();
     store.get_verification(&v.id).await.unwrap().unwrap()
 }
 
@@ -195,18 +202,17 @@ async fn an_approval_verifies_the_customer_and_a_superseding_rejection_unverifie
     assert_eq!(c.verified_verification_id, Some(v.id.clone()));
     // A verified customer cannot claim a new slot.
     let now = Utc::now();
-    let err = store
-        .reserve_customer(
-            &v.customer_id,
-            ProviderName::Ondato,
-            &VerificationId::generate(),
-            now,
-            now,
-        )
-        .await
-        .unwrap_err();
+    let err = claim(
+        &store,
+        &v.customer_id,
+        &VerificationId::generate(),
+        now,
+        now,
+    )
+    .await
+    .unwrap_err();
     assert!(
-        matches!(err, ReserveError::AlreadyVerified { verification_id: Some(ref id), .. } if id == v.id.as_str()),
+        matches!(err, ClaimError::AlreadyVerified { verification_id: Some(ref id), .. } if id == v.id.as_str()),
         "{err:?}"
     );
 
@@ -247,7 +253,7 @@ async fn an_unconfirmed_claim_lapses_at_its_deadline_and_release_touches_only_it
         .await
         .unwrap_err();
     assert!(
-        matches!(blocked, ReserveError::AlreadyActive { ref verification_id } if verification_id == crashed.as_str())
+        matches!(blocked, ClaimError::AlreadyActive { ref verification_id } if verification_id == crashed.as_str())
     );
     // After the deadline of the crashed run, a new claim wins.
     let later = now + Duration::seconds(6);
@@ -263,14 +269,14 @@ async fn an_unconfirmed_claim_lapses_at_its_deadline_and_release_touches_only_it
     .unwrap();
     // The crashed run's release cannot remove the new claim.
     store
-        .release_customer(&customer, ProviderName::Ondato, &crashed)
+        .release(&customer, ProviderName::Ondato, &crashed, None)
         .await
         .unwrap();
     let still = claim(&store, &customer, &VerificationId::generate(), later, later)
         .await
         .unwrap_err();
     assert!(
-        matches!(still, ReserveError::AlreadyActive { ref verification_id } if verification_id == fresh.as_str())
+        matches!(still, ClaimError::AlreadyActive { ref verification_id } if verification_id == fresh.as_str())
     );
 }
 

@@ -1,21 +1,33 @@
-//! `create-verification`: `POST /v1/verifications` starts a verification with a provider.
+//! `create-verification`: `POST /v1/verifications` starts a verification with a provider;
+//! `PATCH /v1/verifications/{id}` corrects the applicant's data and resubmits it.
 
 use lambda_http::{http::Method, Body, Request, Response};
-use shared::http::{json_body, path_param, request_ctx, respond, route_not_found};
-use shared::service::verification_json;
+use shared::http::{
+    error_response, idempotency_key, json_body, path_param, reply_response, request_ctx,
+    route_not_found,
+};
 use shared::App;
 
 /// Parse, make one call into `shared`, map the result to a response.
 pub async fn handle(app: &App, req: Request) -> Response<Body> {
     let ctx = request_ctx(&req);
     let result = async {
-        if req.method() != Method::POST || path_param(&req, "id").is_some() {
-            return Err(route_not_found());
+        let key = idempotency_key(&req)?;
+        match (req.method().clone(), path_param(&req, "id")) {
+            (Method::POST, None) => {
+                app.create_verification(&json_body(&req)?, key.as_ref(), &ctx)
+                    .await
+            }
+            (Method::PATCH, Some(id)) => {
+                app.resubmit_verification(&id, &json_body(&req)?, key.as_ref(), &ctx)
+                    .await
+            }
+            _ => Err(route_not_found()),
         }
-        let body = json_body(&req)?;
-        let verification = app.create_verification(&body, &ctx).await?;
-        Ok((201, verification_json(&verification)))
     }
     .await;
-    respond(result, &ctx)
+    match result {
+        Ok(reply) => reply_response(reply),
+        Err(err) => error_response(&err, &ctx),
+    }
 }

@@ -1,5 +1,6 @@
 //! The domain: identifiers, the status model, the verification aggregate and the create request.
 
+pub mod idempotency;
 mod ids;
 pub mod request;
 mod status;
@@ -8,6 +9,6 @@ mod verification;
 pub use ids::{CustomerId, ProviderName, VerificationId};
 pub use status::Status;
 pub use verification::{
-    CustomerEffect, Decision, HistoryEntry, Metadata, NewVerification, Observation, Reason,
-    RequiredAction, Source, Transition, Verification,
+    CustomerEffect, Decision, EditRefusal, HistoryEntry, Metadata, NewVerification, Observation,
+    Reason, RequiredAction, Source, Transition, Verification,
 };

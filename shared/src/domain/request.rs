@@ -119,6 +119,63 @@ pub struct CreateRequest {
     pub metadata: Metadata,
 }
 
+/// A valid `PATCH /v1/verifications/{id}` body: the corrected applicant.
+#[derive(Debug, Clone)]
+pub struct PatchRequest {
+    pub applicant: Applicant,
+    pub return_url: Option<url::Url>,
+}
+
+impl PatchRequest {
+    pub fn parse(
+        body: &Value,
+        provider: ProviderName,
+        required: &[ApplicantField],
+        today: NaiveDate,
+    ) -> Result<Self, FieldErrors> {
+        let mut p = Problems(FieldErrors::new());
+        let Some(obj) = body.as_object() else {
+            p.add("body", "must be a JSON object");
+            return Err(p.0);
+        };
+        for fixed in ["customer_id", "provider"] {
+            if obj.contains_key(fixed) {
+                p.add(fixed, "cannot be changed; start a new verification instead");
+            }
+        }
+        let rest: Map<String, Value> = obj
+            .iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "customer_id" | "provider"))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        p.unknown_fields("", &rest, &["applicant", "return_url"]);
+        let applicant = match p.object(obj, "applicant", "applicant") {
+            Some(a) => parse_applicant(&mut p, a, today),
+            None => {
+                p.add("applicant", "is required");
+                Applicant::default()
+            }
+        };
+        for field in required {
+            if !applicant.has(*field)
+                && !p.0.contains_key(field.path())
+                && obj.contains_key("applicant")
+            {
+                p.add(field.path(), format!("is required for provider {provider}"));
+            }
+        }
+        let return_url = parse_return_url(&mut p, obj);
+        if p.0.is_empty() {
+            Ok(Self {
+                applicant,
+                return_url,
+            })
+        } else {
+            Err(p.0)
+        }
+    }
+}
+
 const TOP_FIELDS: &[&str] = &[
     "customer_id",
     "provider",
@@ -267,24 +324,7 @@ impl CreateRequest {
             }
         }
 
-        let return_url =
-            p.string(obj, "return_url", "return_url")
-                .and_then(|raw| match url::Url::parse(raw) {
-                    Ok(u)
-                        if raw.len() <= 2048
-                            && matches!(u.scheme(), "https" | "http")
-                            && u.host().is_some() =>
-                    {
-                        Some(u)
-                    }
-                    _ => {
-                        p.add(
-                            "return_url",
-                            "must be an absolute http(s) URL of at most 2048 characters",
-                        );
-                        None
-                    }
-                });
+        let return_url = parse_return_url(&mut p, obj);
 
         let metadata = parse_metadata(&mut p, obj);
 
@@ -297,6 +337,26 @@ impl CreateRequest {
                 metadata,
             }),
             _ => Err(p.0),
+        }
+    }
+}
+
+fn parse_return_url(p: &mut Problems, obj: &Map<String, Value>) -> Option<url::Url> {
+    let raw = p.string(obj, "return_url", "return_url")?;
+    match url::Url::parse(raw) {
+        Ok(u)
+            if raw.len() <= 2048
+                && matches!(u.scheme(), "https" | "http")
+                && u.host().is_some() =>
+        {
+            Some(u)
+        }
+        _ => {
+            p.add(
+                "return_url",
+                "must be an absolute http(s) URL of at most 2048 characters",
+            );
+            None
         }
     }
 }
@@ -677,6 +737,36 @@ mod tests {
                 && !is_iso_country("UK")
                 && !is_iso_country("lt")
         );
+    }
+
+    #[test]
+    fn a_patch_takes_a_corrected_applicant_and_refuses_identity_changes() {
+        let ok = PatchRequest::parse(
+            &json!({"applicant": {"first_name": "Ada"}}),
+            ProviderName::Ondato,
+            &[],
+            today(),
+        )
+        .unwrap();
+        assert_eq!(ok.applicant.first_name.as_deref(), Some("Ada"));
+        let errs = PatchRequest::parse(
+            &json!({"customer_id": "x", "provider": "bond", "colour": 1}),
+            ProviderName::Ondato,
+            &[],
+            today(),
+        )
+        .unwrap_err();
+        for f in ["customer_id", "provider", "colour", "applicant"] {
+            assert!(errs.contains_key(f), "{f}: {errs:?}");
+        }
+        let errs = PatchRequest::parse(
+            &json!({"applicant": {}}),
+            ProviderName::Bond,
+            &[ApplicantField::Ssn],
+            today(),
+        )
+        .unwrap_err();
+        assert_eq!(errs["applicant.ssn"], ["is required for provider bond"]);
     }
 
     #[test]

@@ -149,6 +149,17 @@ pub enum CustomerEffect {
     Unverified,
 }
 
+/// Why a verification cannot be corrected and resubmitted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EditRefusal {
+    /// Approved: the customer passed KYC; nothing about them can change.
+    Locked { verified_at: DateTime<Utc> },
+    /// The provider is checking what was submitted.
+    InProgress,
+    /// The attempt is over (rejected, expired, canceled, failed): start a new verification.
+    Ended,
+}
+
 pub struct NewVerification {
     pub id: VerificationId,
     pub customer_id: CustomerId,
@@ -222,6 +233,56 @@ impl Verification {
         }
         self.set(obs, source, event_id, now, Some(from), superseded);
         Transition::Changed { from, superseded }
+    }
+
+    /// Whether the applicant's data may be corrected and resubmitted now: only before the
+    /// applicant submitted it (`pending`) or while the provider asks for more (`action_required`).
+    pub fn editable(&self) -> Result<(), EditRefusal> {
+        match self.status {
+            Status::Pending | Status::ActionRequired => Ok(()),
+            Status::InProgress | Status::InReview => Err(EditRefusal::InProgress),
+            Status::Approved => Err(EditRefusal::Locked {
+                verified_at: self
+                    .decision
+                    .as_ref()
+                    .map_or(self.updated_at, |d| d.decided_at),
+            }),
+            Status::Rejected | Status::Expired | Status::Canceled | Status::Failed => {
+                Err(EditRefusal::Ended)
+            }
+        }
+    }
+
+    /// The applicant's corrected data went to the provider: a new provider record (for hosted
+    /// pages, a new page), recorded in the history even when the status stays the same.
+    pub fn resubmitted(
+        &mut self,
+        provider_ref: Option<String>,
+        verification_url: Option<String>,
+        initial: &Observation,
+        now: DateTime<Utc>,
+    ) {
+        let from = self.status;
+        if provider_ref.is_some() {
+            self.provider_ref = provider_ref;
+        }
+        self.verification_url = verification_url;
+        self.decision_ref = None;
+        self.decision = None;
+        self.status = initial.status;
+        self.raw_status = Some(initial.raw_status.clone());
+        self.required_actions = initial.required_actions.clone();
+        self.updated_at = now;
+        self.history.push(HistoryEntry {
+            status: initial.status,
+            from: Some(from),
+            source: Source::Api,
+            at: now,
+            recorded_at: now,
+            raw_status: format!("resubmitted: {}", initial.raw_status),
+            superseded: false,
+            event_id: None,
+        });
     }
 
     /// What the last transition means for the customer, given the status before it.
@@ -523,6 +584,48 @@ mod tests {
             }),
             CustomerEffect::Ended
         );
+    }
+
+    #[test]
+    fn only_pending_and_action_required_verifications_can_be_corrected() {
+        let mut v = fresh();
+        assert_eq!(v.editable(), Ok(()));
+        v.apply(&obs(Status::InProgress, 5), Source::Webhook, None, t(100));
+        assert_eq!(v.editable(), Err(EditRefusal::InProgress));
+        v.apply(
+            &obs(Status::ActionRequired, 6),
+            Source::Webhook,
+            None,
+            t(100),
+        );
+        assert_eq!(v.editable(), Ok(()));
+        v.apply(&obs(Status::Approved, 10), Source::Webhook, None, t(100));
+        assert_eq!(
+            v.editable(),
+            Err(EditRefusal::Locked { verified_at: t(10) })
+        );
+        let mut w = fresh();
+        w.apply(&obs(Status::Expired, 10), Source::Webhook, None, t(100));
+        assert_eq!(w.editable(), Err(EditRefusal::Ended));
+    }
+
+    #[test]
+    fn a_resubmission_is_recorded_even_when_the_status_stays() {
+        let mut v = fresh();
+        v.resubmitted(
+            Some("idv-2".into()),
+            Some("https://idv.example/?id=idv-2".into()),
+            &obs(Status::Pending, 20),
+            t(200),
+        );
+        assert_eq!(v.provider_ref.as_deref(), Some("idv-2"));
+        assert_eq!(v.history.len(), 2);
+        let last = v.history.last().unwrap();
+        assert_eq!(
+            (last.from, last.status, last.source),
+            (Some(Status::Pending), Status::Pending, Source::Api)
+        );
+        assert!(last.raw_status.starts_with("resubmitted"));
     }
 
     #[test]

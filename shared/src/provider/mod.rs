@@ -83,6 +83,8 @@ pub struct ProviderEvent {
     pub event_id: String,
     pub event_type: String,
     pub locator: Locator,
+    /// The provider record the event is about; events of a replaced record are not applied.
+    pub provider_ref: Option<String>,
     /// The provider's authoritative state (re-fetched where the body is not signed).
     pub observation: Observation,
     pub occurred_at: DateTime<Utc>,
@@ -104,6 +106,15 @@ pub trait KycProvider: Send + Sync {
 
     /// Open the provider-side record.
     async fn start(&self, request: StartRequest<'_>) -> Result<Started, ProviderError>;
+
+    /// Correct the applicant's data and have the provider check again (PATCH). Returns the
+    /// provider record the verification continues with (for hosted pages, a new page).
+    async fn resubmit(
+        &self,
+        verification: &Verification,
+        applicant: &Applicant,
+        return_url: Option<&url::Url>,
+    ) -> Result<Started, ProviderError>;
 
     /// Submit the applicant's data for checking, once our record is durable.
     async fn submit(

@@ -20,7 +20,7 @@ use super::{
     RawWebhook, StartRequest, Started,
 };
 use crate::domain::request::{Applicant, ApplicantField};
-use crate::domain::{Observation, ProviderName, Reason, Status, VerificationId};
+use crate::domain::{Observation, ProviderName, Reason, Status, Verification, VerificationId};
 
 /// Everything the Ondato adapter needs; secrets stay in [`SecretString`].
 #[derive(Clone)]
@@ -487,6 +487,23 @@ impl KycProvider for OndatoAdapter {
         })
     }
 
+    /// An IDV cannot be edited and is single-use: a correction opens a new one with the new
+    /// prefill, and the verification continues on its hosted page.
+    async fn resubmit(
+        &self,
+        verification: &Verification,
+        applicant: &Applicant,
+        return_url: Option<&url::Url>,
+    ) -> Result<Started, ProviderError> {
+        self.start(StartRequest {
+            verification_id: &verification.id,
+            customer_id: &verification.customer_id,
+            applicant,
+            return_url,
+        })
+        .await
+    }
+
     fn authenticate(&self, webhook: &RawWebhook<'_>, _now: DateTime<Utc>) -> Result<(), AuthError> {
         if !self.config.allowed_ips.is_empty()
             && !webhook
@@ -585,11 +602,12 @@ impl KycProvider for OndatoAdapter {
             .external_reference_id
             .as_deref()
             .and_then(|r| VerificationId::parse(r).ok())
-            .map_or(Locator::ProviderRef(idv_id), Locator::Ours);
+            .map_or_else(|| Locator::ProviderRef(idv_id.clone()), Locator::Ours);
         Ok(Interpreted::Event(Box::new(ProviderEvent {
             event_id: envelope.id,
             event_type: envelope.kind,
             locator,
+            provider_ref: Some(idv_id),
             observation,
             occurred_at,
         })))

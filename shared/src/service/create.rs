@@ -1,27 +1,35 @@
-//! `POST /v1/verifications`: claim the customer's slot, open the provider record, store it.
+//! `POST /v1/verifications`: claim the customer's slot (and the idempotency key), open the
+//! provider record, store it and the response to replay, atomically.
 //!
-//! DynamoDB round trips on success: 2 (the claim, then one transaction that stores the
-//! verification, its provider reference and confirms the claim), plus the provider call(s).
+//! DynamoDB round trips: 2 on success (the claim, then one transaction that stores the
+//! verification, its provider reference, confirms the claim and completes the key), plus the
+//! provider call(s); a replay is 1 (the claim's failed condition returns the stored response).
 
 use chrono::Duration;
 use serde_json::Value;
 
-use super::{App, RequestCtx};
+use super::{App, Reply, RequestCtx};
+use crate::domain::idempotency::{self, Decision, IdempotencyKey, StoredResponse};
 use crate::domain::request::CreateRequest;
 use crate::domain::{NewVerification, Verification, VerificationId};
 use crate::error::{ApiError, ErrorCode};
 use crate::provider::{ProviderError, StartRequest};
-use crate::store::ReserveError;
+use crate::service::verification_json;
+use crate::store::{Claim, ClaimError, IdempotencyLock};
 
-/// How long an unconfirmed claim lasts when the invocation has no deadline (local runs).
-const DEFAULT_CLAIM: i64 = 30;
+/// How long an unconfirmed claim or key lock lasts when the invocation has no deadline.
+const DEFAULT_HOLD: i64 = 30;
+
+/// The idempotency scope of creates.
+pub(crate) const CREATE_SCOPE: &str = "POST /v1/verifications";
 
 impl App {
     pub async fn create_verification(
         &self,
         body: &Value,
+        key: Option<&IdempotencyKey>,
         ctx: &RequestCtx,
-    ) -> Result<Verification, ApiError> {
+    ) -> Result<Reply, ApiError> {
         let now = self.clock.now();
         let enabled = self.providers.names();
         let request = CreateRequest::parse(
@@ -41,63 +49,56 @@ impl App {
         })?;
 
         let id = VerificationId::generate();
-        // A crashed run's claim lapses at the Lambda deadline, so a retry is never blocked for long.
-        let claim_until = ctx
+        // A crashed run's claim and lock lapse at its Lambda deadline, so a retry is not blocked long.
+        let hold_until = ctx
             .deadline
-            .unwrap_or(now + Duration::seconds(DEFAULT_CLAIM));
-        self.store
-            .reserve_customer(
-                &request.customer_id,
-                request.provider,
-                &id,
-                now,
-                claim_until,
-            )
-            .await
-            .map_err(|e| match e {
-                ReserveError::AlreadyVerified {
-                    verification_id,
-                    verified_at,
-                } => {
-                    let mut err = ApiError::new(
-                        ErrorCode::CustomerAlreadyVerified,
-                        "the customer has passed KYC and cannot be verified again",
-                    );
-                    if let Some(v) = verification_id {
-                        err = err.with_detail("verification_id", v);
-                    }
-                    if let Some(at) = verified_at {
-                        err = err.with_time("verified_at", at);
-                    }
-                    err
-                }
-                ReserveError::AlreadyActive { verification_id } => ApiError::new(
-                    ErrorCode::VerificationAlreadyActive,
-                    "the customer already has a verification in progress with this provider",
-                )
-                .with_detail("verification_id", verification_id),
-                ReserveError::Store(e) => store_error(e),
-            })?;
+            .unwrap_or(now + Duration::seconds(DEFAULT_HOLD));
+        let lock = key.map(|k| self.lock_for(CREATE_SCOPE, k, body, id.as_str(), hold_until, now));
+        let claim = Claim {
+            customer: &request.customer_id,
+            provider: request.provider,
+            verification: &id,
+            now,
+            claim_until: hold_until,
+            lock: lock.as_ref(),
+        };
+        if let Err(e) = self.store.claim(&claim).await {
+            return self.refused_claim(e, lock.as_ref(), now);
+        }
 
-        let mut started = match provider
+        let started = provider
             .start(StartRequest {
                 verification_id: &id,
                 customer_id: &request.customer_id,
                 applicant: &request.applicant,
                 return_url: request.return_url.as_ref(),
             })
-            .await
-        {
+            .await;
+        let mut started = match started {
             Ok(started) => started,
             Err(e) => {
+                let err = provider_error(e);
+                // 5xx: release the key so a retry runs again; 4xx: the answer is final, keep it.
+                let stored = (err.status() < 500).then(|| StoredResponse {
+                    status: err.status(),
+                    body: err.to_json(&ctx.request_id).to_string(),
+                });
+                let lock_outcome = lock.as_ref().map(|l| (l, stored.as_ref()));
                 if let Err(release) = self
                     .store
-                    .release_customer(&request.customer_id, request.provider, &id)
+                    .release(&request.customer_id, request.provider, &id, lock_outcome)
                     .await
                 {
-                    tracing::error!(verification_id = %id, error = %release, "could not release the customer claim; it lapses at the deadline");
+                    tracing::error!(verification_id = %id, error = %release, "could not release the claim; it lapses at the deadline");
                 }
-                return Err(provider_error(e));
+                return match stored {
+                    Some(r) => Ok(Reply {
+                        status: r.status,
+                        body: r.body,
+                        replayed: false,
+                    }),
+                    None => Err(err),
+                };
             }
         };
 
@@ -115,17 +116,32 @@ impl App {
             },
             now,
         );
-        if let Err(e) = self.store.insert_verification(&verification).await {
+        verification.version = 1;
+        let response = StoredResponse {
+            status: 201,
+            body: verification_json(&verification).to_string(),
+        };
+        let completion = lock.as_ref().map(|l| (l, &response));
+        if let Err(e) = self
+            .store
+            .insert_verification(&verification, completion)
+            .await
+        {
+            let lock_outcome = lock.as_ref().map(|l| (l, None));
             if let Err(release) = self
                 .store
-                .release_customer(&request.customer_id, request.provider, &verification.id)
+                .release(
+                    &request.customer_id,
+                    request.provider,
+                    &verification.id,
+                    lock_outcome,
+                )
                 .await
             {
-                tracing::error!(verification_id = %verification.id, error = %release, "could not release the customer claim; it lapses at the deadline");
+                tracing::error!(verification_id = %verification.id, error = %release, "could not release the claim; it lapses at the deadline");
             }
             return Err(store_error(e));
         }
-        verification.version = 1;
         tracing::info!(
             verification_id = %verification.id,
             provider = %verification.provider,
@@ -133,8 +149,97 @@ impl App {
             request_id = %ctx.request_id,
             "verification created"
         );
-        Ok(verification)
+        Ok(Reply {
+            status: response.status,
+            body: response.body,
+            replayed: false,
+        })
     }
+
+    /// The lock a keyed request takes: its fingerprint, owner and deadline.
+    pub(crate) fn lock_for(
+        &self,
+        scope: &str,
+        key: &IdempotencyKey,
+        body: &Value,
+        owner: &str,
+        hold_until: chrono::DateTime<chrono::Utc>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> IdempotencyLock {
+        IdempotencyLock {
+            scope: scope.to_owned(),
+            key: key.as_str().to_owned(),
+            fingerprint: idempotency::fingerprint(
+                self.settings.idempotency_secret.as_bytes(),
+                scope,
+                body,
+            ),
+            owner: owner.to_owned(),
+            locked_until: hold_until,
+            expires_at: idempotency::expires_at(now),
+        }
+    }
+
+    /// What a refused claim answers: a replay, a key conflict, or a customer conflict.
+    pub(crate) fn refused_claim(
+        &self,
+        error: ClaimError,
+        lock: Option<&IdempotencyLock>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Reply, ApiError> {
+        match error {
+            ClaimError::KeyTaken(record) => {
+                let fingerprint = lock
+                    .map(|l| &l.fingerprint)
+                    .ok_or_else(ApiError::internal)?;
+                match idempotency::decide(Some(&record), fingerprint, now) {
+                    Decision::Replay(r) => Ok(Reply {
+                        status: r.status,
+                        body: r.body,
+                        replayed: true,
+                    }),
+                    Decision::Reused => Err(ApiError::new(
+                        ErrorCode::IdempotencyKeyReused,
+                        "this idempotency key was used with a different request",
+                    )),
+                    Decision::InUse { retry_after } => Err(in_use(retry_after)),
+                    // The record lapsed between the write and now: the retry will take it.
+                    Decision::Proceed => Err(in_use(1)),
+                }
+            }
+            ClaimError::Contended => Err(in_use(1)),
+            ClaimError::AlreadyVerified {
+                verification_id,
+                verified_at,
+            } => {
+                let mut err = ApiError::new(
+                    ErrorCode::CustomerAlreadyVerified,
+                    "the customer has passed KYC and cannot be verified again",
+                );
+                if let Some(v) = verification_id {
+                    err = err.with_detail("verification_id", v);
+                }
+                if let Some(at) = verified_at {
+                    err = err.with_time("verified_at", at);
+                }
+                Err(err)
+            }
+            ClaimError::AlreadyActive { verification_id } => Err(ApiError::new(
+                ErrorCode::VerificationAlreadyActive,
+                "the customer already has a verification in progress with this provider",
+            )
+            .with_detail("verification_id", verification_id)),
+            ClaimError::Store(e) => Err(store_error(e)),
+        }
+    }
+}
+
+fn in_use(retry_after: u64) -> ApiError {
+    ApiError::new(
+        ErrorCode::IdempotencyKeyInUse,
+        "a request with this idempotency key is still being processed",
+    )
+    .with_retry_after(retry_after)
 }
 
 pub(crate) fn store_error(e: crate::store::StoreError) -> ApiError {

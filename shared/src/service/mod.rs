@@ -2,6 +2,7 @@
 
 mod create;
 mod fetch;
+mod resubmit;
 mod view;
 mod webhook;
 
@@ -30,12 +31,44 @@ pub struct RequestCtx {
     pub deadline: Option<DateTime<Utc>>,
 }
 
+/// A response as the services produce it: the exact bytes, so a replay is byte-identical.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub status: u16,
+    pub body: String,
+    /// Sent again from the idempotency record (`Idempotent-Replayed: true`).
+    pub replayed: bool,
+}
+
 /// Tunables of the services.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Settings {
     pub default_provider: ProviderName,
+    /// Keys the fingerprints of idempotent requests.
+    pub idempotency_secret: IdempotencySecret,
     pub webhook_grace: Duration,
     pub event_retention: Duration,
+}
+
+/// The deployment secret behind request fingerprints; never printed.
+#[derive(Clone)]
+pub struct IdempotencySecret(secrecy::SecretString);
+
+impl IdempotencySecret {
+    pub fn new(secret: secrecy::SecretString) -> Self {
+        Self(secret)
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        use secrecy::ExposeSecret;
+        self.0.expose_secret().as_bytes()
+    }
+}
+
+impl std::fmt::Debug for IdempotencySecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("IdempotencySecret(..)")
+    }
 }
 
 /// Everything a handler needs, built once at init and shared by every invocation.
@@ -64,6 +97,7 @@ impl App {
             clock: Arc::new(SystemClock),
             settings: Settings {
                 default_provider: config.default_provider,
+                idempotency_secret: IdempotencySecret::new(config.idempotency_secret.clone()),
                 webhook_grace: config.webhook_grace,
                 event_retention: config.event_retention,
             },

@@ -10,7 +10,7 @@ use super::create::{provider_error, store_error};
 use super::{App, RequestCtx};
 use crate::domain::{ProviderName, Source, Transition, VerificationId};
 use crate::error::{ApiError, ErrorCode};
-use crate::provider::{AuthError, InterpretError, Interpreted, Locator, RawWebhook};
+use crate::provider::{AuthError, InterpretError, Interpreted, Locator, ProviderEvent, RawWebhook};
 use crate::store::{EventRecord, SaveOutcome};
 
 /// Attempts at applying one event when concurrent writers keep winning the version race.
@@ -53,6 +53,27 @@ fn outcome_label(t: Transition) -> &'static str {
 }
 
 impl App {
+    fn event_record(
+        &self,
+        provider: ProviderName,
+        event: &ProviderEvent,
+        verification_id: &VerificationId,
+        outcome: &'static str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> EventRecord {
+        EventRecord {
+            provider,
+            event_id: event.event_id.clone(),
+            event_type: event.event_type.clone(),
+            verification_id: verification_id.clone(),
+            occurred_at: event.occurred_at,
+            outcome,
+            received_at: now,
+            expires_at: now
+                + Duration::from_std(self.settings.event_retention).unwrap_or(Duration::days(7)),
+        }
+    }
+
     pub async fn ingest_webhook(
         &self,
         provider: &str,
@@ -137,6 +158,24 @@ impl App {
                     "the event does not belong to this provider",
                 ));
             }
+            if event.provider_ref.is_some() && event.provider_ref != verification.provider_ref {
+                // An event of a provider record the verification has left (a PATCH opened a new
+                // one): kept for deduplication, never applied.
+                let record =
+                    self.event_record(name, &event, &verification_id, "other_attempt", now);
+                return match self
+                    .store
+                    .save_event(&record, None)
+                    .await
+                    .map_err(store_error)?
+                {
+                    SaveOutcome::DuplicateEvent => Ok(WebhookAck::Duplicate),
+                    _ => Ok(WebhookAck::Applied {
+                        verification_id,
+                        outcome: "other_attempt",
+                    }),
+                };
+            }
             let transition = verification.apply(
                 &event.observation,
                 Source::Webhook,
@@ -144,18 +183,7 @@ impl App {
                 now,
             );
             let outcome = outcome_label(transition);
-            let record = EventRecord {
-                provider: name,
-                event_id: event.event_id.clone(),
-                event_type: event.event_type.clone(),
-                verification_id: verification_id.clone(),
-                occurred_at: event.occurred_at,
-                outcome,
-                received_at: now,
-                expires_at: now
-                    + Duration::from_std(self.settings.event_retention)
-                        .unwrap_or(Duration::days(7)),
-            };
+            let record = self.event_record(name, &event, &verification_id, outcome, now);
             let effect = verification.customer_effect(transition);
             let updated = transition.writes().then_some((&verification, effect));
             match self

@@ -21,8 +21,10 @@ use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, SecondsFormat, Utc};
 
 use super::{
-    Customer, EventContext, EventRecord, ReserveError, SaveOutcome, StoreError, VerificationStore,
+    Claim, ClaimError, Customer, EventContext, EventRecord, IdempotencyLock, SaveOutcome,
+    StoreError, VerificationStore,
 };
+use crate::domain::idempotency::{Fingerprint, IdempotencyRecord, RecordState, StoredResponse};
 use crate::domain::{CustomerEffect, CustomerId, ProviderName, Verification, VerificationId};
 
 pub const PK: &str = "pk";
@@ -121,13 +123,16 @@ fn unavailable<E: std::error::Error + Send + Sync + 'static>(
     }
 }
 
-/// The reasons a transaction was canceled, one per item, `None` where the item was fine.
-fn cancellation_codes(
+/// Why a transaction was canceled: per item, the reason code (`None` where the item was fine)
+/// and the item as it was, where the condition asked for it.
+type Reasons = Vec<(Option<String>, Option<Item>)>;
+
+fn cancellation(
     err: &SdkError<
         aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
         aws_smithy_runtime_api::http::Response,
     >,
-) -> Option<Vec<Option<String>>> {
+) -> Option<Reasons> {
     let service = err.as_service_error()?;
     let canceled = match service {
         aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) => c,
@@ -137,9 +142,130 @@ fn cancellation_codes(
         canceled
             .cancellation_reasons()
             .iter()
-            .map(|r| r.code().filter(|c| *c != "None").map(str::to_owned))
+            .map(|r| {
+                (
+                    r.code().filter(|c| *c != "None").map(str::to_owned),
+                    r.item().cloned(),
+                )
+            })
             .collect(),
     )
+}
+
+/// The old item of entry `i` when its condition failed (an empty item if none was returned).
+fn failed_condition(reasons: &Reasons, i: usize) -> Option<&Item> {
+    static EMPTY: std::sync::OnceLock<Item> = std::sync::OnceLock::new();
+    match reasons.get(i) {
+        Some((Some(code), item)) if code == "ConditionalCheckFailed" => Some(
+            item.as_ref()
+                .unwrap_or_else(|| EMPTY.get_or_init(Item::new)),
+        ),
+        _ => None,
+    }
+}
+
+/// Another transaction held one of the items: worth trying again.
+fn contended(reasons: &Reasons) -> bool {
+    reasons
+        .iter()
+        .any(|(code, _)| code.as_deref() == Some("TransactionConflict"))
+}
+
+/// Attempts at a claim while concurrent transactions collide on the same items.
+const TRANSACTION_ATTEMPTS: u32 = 8;
+
+async fn backoff(attempt: u32) {
+    // 10, 20, 40 … ms with jitter, so colliding requests spread out.
+    let base = 10u64 << attempt.min(5);
+    let jitter = u64::from(ulid::Ulid::new().random() as u16) % base;
+    tokio::time::sleep(std::time::Duration::from_millis(base + jitter)).await;
+}
+
+const CLAIM_UPDATE: &str = "SET #act = :claim, customer_id = :cid, kind = :kind";
+const CLAIM_CONDITION: &str =
+    "attribute_not_exists(verified_at) AND (attribute_not_exists(#act) OR #act.claim_until < :now)";
+
+fn claim_names(provider: ProviderName) -> HashMap<String, String> {
+    HashMap::from([("#act".to_owned(), active_attr(provider))])
+}
+
+fn claim_values(claim: &Claim<'_>) -> HashMap<String, AttributeValue> {
+    let slot = HashMap::from([
+        ("id".to_owned(), s(claim.verification.as_str())),
+        (
+            "claim_until".to_owned(),
+            n(claim.claim_until.timestamp_millis()),
+        ),
+    ]);
+    HashMap::from([
+        (":claim".to_owned(), AttributeValue::M(slot)),
+        (":cid".to_owned(), s(claim.customer.as_str())),
+        (":kind".to_owned(), s("customer")),
+        (":now".to_owned(), n(claim.now.timestamp_millis())),
+    ])
+}
+
+/// Why the customer's slot could not be claimed, from the customer item as it was.
+fn customer_conflict(old: &Item, provider: ProviderName) -> ClaimError {
+    if old.contains_key("verified_at") {
+        return ClaimError::AlreadyVerified {
+            verification_id: get_s(old, "verified_verification_id").map(str::to_owned),
+            verified_at: get_time(old, "verified_at"),
+        };
+    }
+    let active = old
+        .get(&active_attr(provider))
+        .and_then(|v| v.as_m().ok())
+        .and_then(|m| get_s(m, "id"))
+        .unwrap_or_default()
+        .to_owned();
+    ClaimError::AlreadyActive {
+        verification_id: active,
+    }
+}
+
+fn idempotency_key(scope: &str, client_key: &str) -> Item {
+    key(format!("IDEM#{scope}#{client_key}"), "IDEMPOTENCY")
+}
+
+fn get_n(item: &Item, name: &str) -> Option<i64> {
+    item.get(name)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|n| n.parse().ok())
+}
+
+/// The record behind a key, as a failed condition returned it.
+fn idempotency_from_item(item: &Item) -> Result<IdempotencyRecord, StoreError> {
+    let corrupt = || StoreError::Corrupt("idempotency record".into());
+    let expires_at = get_n(item, TTL_ATTRIBUTE)
+        .and_then(|s| DateTime::from_timestamp(s, 0))
+        .ok_or_else(corrupt)?;
+    let state = match get_s(item, "state") {
+        Some("completed") => RecordState::Completed(StoredResponse {
+            status: get_n(item, "response_status")
+                .and_then(|s| u16::try_from(s).ok())
+                .ok_or_else(corrupt)?,
+            body: get_s(item, "response_body").ok_or_else(corrupt)?.to_owned(),
+        }),
+        Some("in_progress") => RecordState::InProgress {
+            locked_until: get_n(item, "locked_until")
+                .and_then(DateTime::from_timestamp_millis)
+                .ok_or_else(corrupt)?,
+        },
+        _ => return Err(corrupt()),
+    };
+    Ok(IdempotencyRecord {
+        fingerprint: Fingerprint(get_s(item, "fingerprint").ok_or_else(corrupt)?.to_owned()),
+        state,
+        expires_at,
+    })
+}
+
+fn ref_item(provider: ProviderName, provider_ref: &str, id: &VerificationId) -> Item {
+    let mut item = ref_key(provider, provider_ref);
+    item.insert("kind".into(), s("provider_ref"));
+    item.insert("verification_id".into(), s(id.as_str()));
+    item
 }
 
 impl DynamoDbStore {
@@ -166,6 +292,63 @@ impl DynamoDbStore {
             .build()
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// Take the key unless a live record holds it: absent, past its 24 h, or a lapsed lock.
+    fn lock_put(
+        &self,
+        lock: &IdempotencyLock,
+        now: DateTime<Utc>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut item = idempotency_key(&lock.scope, &lock.key);
+        item.extend([
+            ("kind".to_owned(), s("idempotency")),
+            ("fingerprint".to_owned(), s(&lock.fingerprint.0)),
+            ("state".to_owned(), s("in_progress")),
+            ("owner".to_owned(), s(&lock.owner)),
+            (
+                "locked_until".to_owned(),
+                n(lock.locked_until.timestamp_millis()),
+            ),
+            (TTL_ATTRIBUTE.to_owned(), n(lock.expires_at.timestamp())),
+        ]);
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(
+                "attribute_not_exists(pk) OR #exp <= :now_s OR (#state = :in_progress AND locked_until <= :now_ms)",
+            )
+            .expression_attribute_names("#exp", TTL_ATTRIBUTE)
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":now_s", n(now.timestamp()))
+            .expression_attribute_values(":now_ms", n(now.timestamp_millis()))
+            .expression_attribute_values(":in_progress", s("in_progress"))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// Complete the key with the response to replay, if this run still owns it.
+    fn lock_completion(
+        &self,
+        lock: &IdempotencyLock,
+        response: &StoredResponse,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(idempotency_key(&lock.scope, &lock.key)))
+            .update_expression("SET #state = :completed, response_status = :status, response_body = :body REMOVE locked_until")
+            .condition_expression("#owner = :owner")
+            .expression_attribute_names("#owner", "owner")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":owner", s(&lock.owner))
+            .expression_attribute_values(":completed", s("completed"))
+            .expression_attribute_values(":status", n(response.status))
+            .expression_attribute_values(":body", s(&response.body))
+            .build()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        Ok(TransactWriteItem::builder().update(update).build())
     }
 
     fn event_item(event: &EventRecord) -> Item {
@@ -228,72 +411,88 @@ impl DynamoDbStore {
 
 #[async_trait]
 impl VerificationStore for DynamoDbStore {
-    async fn reserve_customer(
-        &self,
-        customer: &CustomerId,
-        provider: ProviderName,
-        verification: &VerificationId,
-        now: DateTime<Utc>,
-        claim_until: DateTime<Utc>,
-    ) -> Result<(), ReserveError> {
-        let claim = HashMap::from([
-            ("id".to_owned(), s(verification.as_str())),
-            ("claim_until".to_owned(), n(claim_until.timestamp_millis())),
-        ]);
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(customer_key(customer)))
-            .update_expression("SET #act = :claim, customer_id = :cid, kind = :kind")
-            .condition_expression(
-                "attribute_not_exists(verified_at) AND (attribute_not_exists(#act) OR #act.claim_until < :now)",
-            )
-            .expression_attribute_names("#act", active_attr(provider))
-            .expression_attribute_values(":claim", AttributeValue::M(claim))
-            .expression_attribute_values(":cid", s(customer.as_str()))
-            .expression_attribute_values(":kind", s("customer"))
-            .expression_attribute_values(":now", n(now.timestamp_millis()))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err) => {
-                let old = err.as_service_error().and_then(|e| match e {
-                    aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(c) => {
-                        Some(c.item().cloned().unwrap_or_default())
-                    }
-                    _ => None,
-                });
-                let Some(old) = old else {
-                    return Err(unavailable("UpdateItem")(err).into());
-                };
-                if old.contains_key("verified_at") {
-                    return Err(ReserveError::AlreadyVerified {
-                        verification_id: get_s(&old, "verified_verification_id").map(str::to_owned),
-                        verified_at: get_time(&old, "verified_at"),
+    async fn claim(&self, claim: &Claim<'_>) -> Result<(), ClaimError> {
+        let Some(lock) = claim.lock else {
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(customer_key(claim.customer)))
+                .update_expression(CLAIM_UPDATE)
+                .condition_expression(CLAIM_CONDITION)
+                .set_expression_attribute_names(Some(claim_names(claim.provider)))
+                .set_expression_attribute_values(Some(claim_values(claim)))
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                )
+                .send()
+                .await;
+            return match result {
+                Ok(_) => Ok(()),
+                Err(err) => {
+                    let old = err.as_service_error().and_then(|e| match e {
+                        aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(c) => {
+                            Some(c.item().cloned().unwrap_or_default())
+                        }
+                        _ => None,
                     });
+                    match old {
+                        Some(old) => Err(customer_conflict(&old, claim.provider)),
+                        None => Err(unavailable("UpdateItem")(err).into()),
+                    }
                 }
-                let active = old
-                    .get(&active_attr(provider))
-                    .and_then(|v| v.as_m().ok())
-                    .and_then(|m| get_s(m, "id"))
-                    .unwrap_or_default()
-                    .to_owned();
-                Err(ReserveError::AlreadyActive {
-                    verification_id: active,
-                })
+            };
+        };
+        let customer = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(customer_key(claim.customer)))
+            .update_expression(CLAIM_UPDATE)
+            .condition_expression(CLAIM_CONDITION)
+            .set_expression_attribute_names(Some(claim_names(claim.provider)))
+            .set_expression_attribute_values(Some(claim_values(claim)))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let items = vec![
+            self.lock_put(lock, claim.now)?,
+            TransactWriteItem::builder().update(customer).build(),
+        ];
+        for attempt in 0..TRANSACTION_ATTEMPTS {
+            let err = match self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await
+            {
+                Ok(_) => return Ok(()),
+                Err(err) => err,
+            };
+            let Some(reasons) = cancellation(&err) else {
+                return Err(unavailable("TransactWriteItems")(err).into());
+            };
+            if let Some(old) = failed_condition(&reasons, 0) {
+                return Err(ClaimError::KeyTaken(idempotency_from_item(old)?));
             }
+            if let Some(old) = failed_condition(&reasons, 1) {
+                return Err(customer_conflict(old, claim.provider));
+            }
+            if !contended(&reasons) {
+                return Err(unavailable("TransactWriteItems")(err).into());
+            }
+            backoff(attempt).await;
         }
+        Err(ClaimError::Contended)
     }
 
-    async fn release_customer(
+    async fn release(
         &self,
         customer: &CustomerId,
         provider: ProviderName,
         verification: &VerificationId,
+        lock: Option<(&IdempotencyLock, Option<&StoredResponse>)>,
     ) -> Result<(), StoreError> {
+        // The failure path: two small writes, each conditional on still being ours.
         let result = self
             .client
             .update_item()
@@ -306,26 +505,31 @@ impl VerificationStore for DynamoDbStore {
             .send()
             .await;
         match result {
-            Ok(_) => Ok(()),
             Err(e)
-                if e.as_service_error()
+                if !e
+                    .as_service_error()
                     .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
             {
-                Ok(())
+                return Err(unavailable("UpdateItem")(e));
             }
-            Err(e) => Err(unavailable("UpdateItem")(e)),
+            _ => {}
+        }
+        match lock {
+            Some((lock, response)) => self.finish_key(lock, response).await,
+            None => Ok(()),
         }
     }
 
-    async fn insert_verification(&self, v: &Verification) -> Result<(), StoreError> {
+    async fn insert_verification(
+        &self,
+        v: &Verification,
+        completion: Option<(&IdempotencyLock, &StoredResponse)>,
+    ) -> Result<(), StoreError> {
         let mut stored = v.clone();
         stored.version = 1;
         let mut items = vec![self.put(verification_to_item(&stored)?, "attribute_not_exists(pk)")?];
         if let Some(r) = &v.provider_ref {
-            let mut item = ref_key(v.provider, r);
-            item.insert("kind".into(), s("provider_ref"));
-            item.insert("verification_id".into(), s(v.id.as_str()));
-            items.push(self.put(item, "attribute_not_exists(pk)")?);
+            items.push(self.put(ref_item(v.provider, r, &v.id), "attribute_not_exists(pk)")?);
         }
         let confirm = Update::builder()
             .table_name(&self.table)
@@ -344,6 +548,9 @@ impl VerificationStore for DynamoDbStore {
             .build()
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         items.push(TransactWriteItem::builder().update(confirm).build());
+        if let Some((lock, response)) = completion {
+            items.push(self.lock_completion(lock, response)?);
+        }
         self.client
             .transact_write_items()
             .set_transact_items(Some(items))
@@ -351,6 +558,133 @@ impl VerificationStore for DynamoDbStore {
             .await
             .map(|_| ())
             .map_err(unavailable("TransactWriteItems"))
+    }
+
+    async fn lock_key(&self, lock: &IdempotencyLock, now: DateTime<Utc>) -> Result<(), ClaimError> {
+        let put = self.lock_put(lock, now)?;
+        let put = put
+            .put
+            .ok_or_else(|| StoreError::Corrupt("lock without put".into()))?;
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(put.item))
+            .condition_expression(put.condition_expression.unwrap_or_default())
+            .set_expression_attribute_names(put.expression_attribute_names)
+            .set_expression_attribute_values(put.expression_attribute_values)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) => {
+                let old = err.as_service_error().and_then(|e| match e {
+                    aws_sdk_dynamodb::operation::put_item::PutItemError::ConditionalCheckFailedException(c) => c.item().cloned(),
+                    _ => None,
+                });
+                match old {
+                    Some(old) => Err(ClaimError::KeyTaken(idempotency_from_item(&old)?)),
+                    None => Err(unavailable("PutItem")(err).into()),
+                }
+            }
+        }
+    }
+
+    async fn finish_key(
+        &self,
+        lock: &IdempotencyLock,
+        response: Option<&StoredResponse>,
+    ) -> Result<(), StoreError> {
+        let key = idempotency_key(&lock.scope, &lock.key);
+        let result = match response {
+            None => self
+                .client
+                .delete_item()
+                .table_name(&self.table)
+                .set_key(Some(key))
+                .condition_expression("#owner = :owner")
+                .expression_attribute_names("#owner", "owner")
+                .expression_attribute_values(":owner", s(&lock.owner))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| {
+                    let lost = e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception());
+                    (lost, aws_smithy_types::error::display::DisplayErrorContext(e).to_string())
+                }),
+            Some(r) => self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(key))
+                .update_expression("SET #state = :completed, response_status = :status, response_body = :body REMOVE locked_until")
+                .condition_expression("#owner = :owner")
+                .expression_attribute_names("#owner", "owner")
+                .expression_attribute_names("#state", "state")
+                .expression_attribute_values(":owner", s(&lock.owner))
+                .expression_attribute_values(":completed", s("completed"))
+                .expression_attribute_values(":status", n(r.status))
+                .expression_attribute_values(":body", s(&r.body))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| {
+                    let lost = e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception());
+                    (lost, aws_smithy_types::error::display::DisplayErrorContext(e).to_string())
+                }),
+        };
+        match result {
+            Ok(()) => Ok(()),
+            // The lock lapsed and another run owns the key now: nothing of ours to finish.
+            Err((true, _)) => Ok(()),
+            Err((false, e)) => {
+                tracing::error!(error = %e, "finishing an idempotency key failed");
+                Err(StoreError::Unavailable(
+                    "finishing an idempotency key failed".into(),
+                ))
+            }
+        }
+    }
+
+    async fn save_resubmission(
+        &self,
+        v: &Verification,
+        new_ref: Option<&str>,
+        completion: Option<(&IdempotencyLock, &StoredResponse)>,
+    ) -> Result<SaveOutcome, StoreError> {
+        let mut next = v.clone();
+        next.version = v.version + 1;
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(verification_to_item(&next)?))
+            .condition_expression("#v = :read")
+            .expression_attribute_names("#v", VERSION)
+            .expression_attribute_values(":read", n(v.version))
+            .build()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut items = vec![TransactWriteItem::builder().put(put).build()];
+        if let Some(r) = new_ref {
+            items.push(self.put(ref_item(v.provider, r, &v.id), "attribute_not_exists(pk)")?);
+        }
+        if let Some((lock, response)) = completion {
+            items.push(self.lock_completion(lock, response)?);
+        }
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(SaveOutcome::Saved),
+            Err(err) => match cancellation(&err) {
+                Some(reasons) if failed_condition(&reasons, 0).is_some() || contended(&reasons) => {
+                    Ok(SaveOutcome::VersionConflict)
+                }
+                _ => Err(unavailable("TransactWriteItems")(err)),
+            },
+        }
     }
 
     async fn get_verification(
@@ -509,14 +843,16 @@ impl VerificationStore for DynamoDbStore {
                 Ok(_) => return Ok(SaveOutcome::Saved),
                 Err(err) => err,
             };
-            let Some(codes) = cancellation_codes(&err) else {
+            let Some(reasons) = cancellation(&err) else {
                 return Err(unavailable("TransactWriteItems")(err));
             };
-            let failed = |i: usize| {
-                codes.get(i).and_then(Option::as_deref) == Some("ConditionalCheckFailed")
-            };
+            let failed = |i: usize| failed_condition(&reasons, i).is_some();
             if failed(0) {
                 return Ok(SaveOutcome::DuplicateEvent);
+            }
+            if contended(&reasons) {
+                // A concurrent writer held the verification: read again and re-apply.
+                return Ok(SaveOutcome::VersionConflict);
             }
             if failed(1) {
                 return Ok(SaveOutcome::VersionConflict);

@@ -7,6 +7,7 @@ pub mod metrics;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::domain::idempotency::{Fingerprint, IdempotencyRecord, StoredResponse};
 use crate::domain::{CustomerEffect, CustomerId, ProviderName, Verification, VerificationId};
 
 #[derive(Debug, thiserror::Error)]
@@ -19,9 +20,15 @@ pub enum StoreError {
     Corrupt(String),
 }
 
-/// Why a customer cannot start a verification.
+/// Why a create (or PATCH) cannot start.
 #[derive(Debug, thiserror::Error)]
-pub enum ReserveError {
+pub enum ClaimError {
+    /// The idempotency key has a live record: replay it, or refuse.
+    #[error("idempotency key already used")]
+    KeyTaken(IdempotencyRecord),
+    /// Concurrent requests kept colliding on the same items.
+    #[error("contended")]
+    Contended,
     #[error("customer already verified")]
     AlreadyVerified {
         verification_id: Option<String>,
@@ -31,6 +38,32 @@ pub enum ReserveError {
     AlreadyActive { verification_id: String },
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// The idempotency lock a request takes, folded into its first write.
+#[derive(Debug, Clone)]
+pub struct IdempotencyLock {
+    /// Route scope and client key (`POST /v1/verifications` + key).
+    pub scope: String,
+    pub key: String,
+    pub fingerprint: Fingerprint,
+    /// The run holding the lock; only it may complete or release it.
+    pub owner: String,
+    /// The holder's Lambda deadline: after it, the lock no longer blocks a retry.
+    pub locked_until: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What the first write of a create claims: the customer's slot, and the key when one is sent.
+#[derive(Debug, Clone)]
+pub struct Claim<'a> {
+    pub customer: &'a CustomerId,
+    pub provider: ProviderName,
+    pub verification: &'a VerificationId,
+    pub now: DateTime<Utc>,
+    /// An unconfirmed claim lapses at this time (the Lambda deadline).
+    pub claim_until: DateTime<Utc>,
+    pub lock: Option<&'a IdempotencyLock>,
 }
 
 /// The customer record: latest verification and whether the customer passed KYC.
@@ -74,28 +107,47 @@ pub struct EventContext {
 
 #[async_trait]
 pub trait VerificationStore: Send + Sync {
-    /// Claim the customer's one active slot for this provider, unless the customer is verified or
-    /// has an active verification. The claim lapses at `claim_until` unless confirmed by
-    /// [`VerificationStore::insert_verification`].
-    async fn reserve_customer(
-        &self,
-        customer: &CustomerId,
-        provider: ProviderName,
-        verification: &VerificationId,
-        now: DateTime<Utc>,
-        claim_until: DateTime<Utc>,
-    ) -> Result<(), ReserveError>;
+    /// Claim the customer's one active slot for this provider (unless the customer is verified or
+    /// has an active verification) and, with a key, lock it, in one round trip. The claim lapses
+    /// at `claim_until` unless confirmed by [`VerificationStore::insert_verification`].
+    async fn claim(&self, claim: &Claim<'_>) -> Result<(), ClaimError>;
 
-    /// Give an unconfirmed claim back (the provider call failed).
-    async fn release_customer(
+    /// Give an unconfirmed claim back (the provider call failed), and either release the key so
+    /// a retry runs again (`response: None`) or keep the final response for replays.
+    async fn release(
         &self,
         customer: &CustomerId,
         provider: ProviderName,
         verification: &VerificationId,
+        lock: Option<(&IdempotencyLock, Option<&StoredResponse>)>,
     ) -> Result<(), StoreError>;
 
-    /// Store a new verification, its provider reference and confirm the customer's claim, atomically.
-    async fn insert_verification(&self, verification: &Verification) -> Result<(), StoreError>;
+    /// Store a new verification and its provider reference, confirm the customer's claim and
+    /// complete the key with the response, atomically.
+    async fn insert_verification(
+        &self,
+        verification: &Verification,
+        completion: Option<(&IdempotencyLock, &StoredResponse)>,
+    ) -> Result<(), StoreError>;
+
+    /// Lock a key alone (PATCH): one conditional write.
+    async fn lock_key(&self, lock: &IdempotencyLock, now: DateTime<Utc>) -> Result<(), ClaimError>;
+
+    /// Release a key (`None`) or complete it with the response to replay.
+    async fn finish_key(
+        &self,
+        lock: &IdempotencyLock,
+        response: Option<&StoredResponse>,
+    ) -> Result<(), StoreError>;
+
+    /// Store a resubmitted verification (guarded by the version it was read at), the reference of
+    /// its new provider record, and complete the key, atomically.
+    async fn save_resubmission(
+        &self,
+        verification: &Verification,
+        new_ref: Option<&str>,
+        completion: Option<(&IdempotencyLock, &StoredResponse)>,
+    ) -> Result<SaveOutcome, StoreError>;
 
     async fn get_verification(
         &self,
