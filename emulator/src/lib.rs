@@ -25,7 +25,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-pub use ondato::{Idv, Kyc};
+pub use ondato::{Idv, Kyc, Outcome};
 
 /// How the emulator is set up. Credentials are test values, never real ones.
 #[derive(Clone, Debug)]
@@ -83,6 +83,8 @@ pub(crate) struct Inner {
     pub kycs: HashMap<String, Kyc>,
     pub deliveries: Vec<Delivery>,
     pub counters: BTreeMap<String, usize>,
+    /// Answers to give instead of the real ones, per endpoint, next first.
+    pub faults: HashMap<String, std::collections::VecDeque<u16>>,
     pub last_event_at: Option<DateTime<Utc>>,
 }
 
@@ -140,8 +142,29 @@ impl Emulator {
             .auto_deliver = on;
     }
 
-    pub(crate) fn count(&self, name: &str) {
-        *self.inner().counters.entry(name.to_owned()).or_default() += 1;
+    /// Make the next `times` calls of `endpoint` (`token`, `idv_create`, `idv_get`, `kyc_get`, ...)
+    /// answer `status` instead.
+    pub fn fail_next(&self, endpoint: &str, status: u16, times: usize) {
+        self.inner()
+            .faults
+            .entry(endpoint.to_owned())
+            .or_default()
+            .extend(std::iter::repeat_n(status, times));
+    }
+
+    /// Count a call of `endpoint` and take its next injected fault, if any.
+    pub(crate) fn call(&self, endpoint: &str) -> Option<Response> {
+        let mut inner = self.inner();
+        *inner.counters.entry(endpoint.to_owned()).or_default() += 1;
+        let status = inner.faults.get_mut(endpoint).and_then(|q| q.pop_front())?;
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        Some(
+            (
+                status,
+                Json(json!({"message": "fault injected by the emulator"})),
+            )
+                .into_response(),
+        )
     }
 
     /// Calls per endpoint (`token`, `idv_create`, `idv_get`, `kyc_get`, ...).
@@ -167,6 +190,7 @@ impl Emulator {
             .route("/_emulator/deliveries", get(deliveries))
             .route("/_emulator/deliveries/{seq}/deliver", post(deliver_one))
             .route("/_emulator/config", post(set_config))
+            .route("/_emulator/faults", post(add_fault))
             .route(
                 "/_emulator/identifications/{id}/update",
                 post(operator_update),
@@ -272,6 +296,24 @@ async fn deliver_one(State(emu): State<Emulator>, Path(seq): Path<usize>) -> Res
     }
     let status = emu.deliver(seq).await;
     Json(json!({ "seq": seq, "status": status })).into_response()
+}
+
+#[derive(Deserialize)]
+struct Fault {
+    endpoint: String,
+    status: u16,
+    #[serde(default = "one")]
+    times: usize,
+}
+
+fn one() -> usize {
+    1
+}
+
+/// `POST /_emulator/faults {"endpoint": "idv_create", "status": 500, "times": 1}`
+async fn add_fault(State(emu): State<Emulator>, Json(f): Json<Fault>) -> Json<Value> {
+    emu.fail_next(&f.endpoint, f.status, f.times);
+    Json(json!({"endpoint": f.endpoint, "status": f.status, "times": f.times}))
 }
 
 #[derive(Deserialize)]

@@ -134,7 +134,9 @@ struct TokenForm {
 }
 
 async fn token(State(emu): State<Emulator>, Form(form): Form<TokenForm>) -> Response {
-    emu.count("token");
+    if let Some(fault) = emu.call("token") {
+        return fault;
+    }
     let config = emu.config();
     if form.grant_type != "client_credentials"
         || form.client_id != config.client_id
@@ -185,7 +187,9 @@ async fn create_idv(
     headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> Response {
-    emu.count("idv_create");
+    if let Some(fault) = emu.call("idv_create") {
+        return fault;
+    }
     if let Some(r) = refuse_unauthorized(&emu, &headers) {
         return r;
     }
@@ -222,7 +226,9 @@ async fn get_idv(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    emu.count("idv_get");
+    if let Some(fault) = emu.call("idv_get") {
+        return fault;
+    }
     if let Some(r) = refuse_unauthorized(&emu, &headers) {
         return r;
     }
@@ -238,7 +244,9 @@ async fn put_localisations(
     Path(id): Path<String>,
     Json(body): Json<Value>,
 ) -> Response {
-    emu.count("idv_localisations");
+    if let Some(fault) = emu.call("idv_localisations") {
+        return fault;
+    }
     if let Some(r) = refuse_unauthorized(&emu, &headers) {
         return r;
     }
@@ -260,7 +268,9 @@ async fn get_kyc(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    emu.count("kyc_get");
+    if let Some(fault) = emu.call("kyc_get") {
+        return fault;
+    }
     if let Some(r) = refuse_unauthorized(&emu, &headers) {
         return r;
     }

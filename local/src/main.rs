@@ -39,6 +39,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         emulator_addr: ([127, 0, 0, 1], port("EMULATOR_PORT", 4010)?).into(),
         env: HashMap::new(),
         emulator: emulator::EmulatorConfig::default(),
+        clock: None,
     };
     let stack = match LocalStack::start(options).await {
         Ok(stack) => stack,

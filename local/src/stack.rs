@@ -3,10 +3,12 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use aws_credential_types::Credentials;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Region};
 use emulator::{Emulator, EmulatorConfig};
+use shared::clock::Clock;
 use shared::store::metrics::CallCounter;
 use shared::{App, Config};
 
@@ -44,6 +46,8 @@ pub struct StackOptions {
     pub env: HashMap<String, String>,
     /// The emulator's settings (its webhook URL is set to the stack's API).
     pub emulator: EmulatorConfig,
+    /// The functions' clock (tests move it); the system clock when `None`.
+    pub clock: Option<Arc<dyn Clock>>,
 }
 
 impl Default for StackOptions {
@@ -55,6 +59,7 @@ impl Default for StackOptions {
             emulator_addr: ([127, 0, 0, 1], 0).into(),
             env: HashMap::new(),
             emulator: EmulatorConfig::default(),
+            clock: None,
         }
     }
 }
@@ -172,11 +177,14 @@ impl LocalStack {
         let config = Config::from_lookup(|k| env.get(k).cloned())?;
         let calls = CallCounter::new();
         let dynamodb = local_dynamodb_client(&endpoint, Some(&calls));
-        let app = App::from_config(
+        let mut app = App::from_config(
             &config,
             dynamodb.clone(),
             shared::service::provider_http_client(&config),
         );
+        if let Some(clock) = options.clock {
+            app.clock = clock;
+        }
         let (api_addr, api_task) =
             crate::api::serve(app.clone(), &template.routes, api_addr).await?;
 

@@ -87,6 +87,42 @@ pub fn client() -> reqwest::Client {
         .expect("client")
 }
 
+/// POST a JSON body with an `Idempotency-Key`.
+pub async fn post_keyed(url: &str, key: &str, body: &Value) -> Answer {
+    answer(
+        client()
+            .post(url)
+            .header("idempotency-key", key)
+            .json(body)
+            .send()
+            .await
+            .expect("POST"),
+    )
+    .await
+}
+
+/// PATCH a verification, with an `Idempotency-Key` when given.
+pub async fn patch(stack: &LocalStack, id: &str, key: Option<&str>, body: &Value) -> Answer {
+    let mut req = client()
+        .patch(format!("{}/v1/verifications/{id}", stack.api_url))
+        .json(body);
+    if let Some(k) = key {
+        req = req.header("idempotency-key", k);
+    }
+    answer(req.send().await.expect("PATCH")).await
+}
+
+/// How many verification items the table holds.
+pub async fn verification_count(stack: &LocalStack) -> usize {
+    items(stack)
+        .await
+        .iter()
+        .filter(|i| {
+            i.get("sk").and_then(|v| v.as_s().ok()).map(String::as_str) == Some("VERIFICATION")
+        })
+        .count()
+}
+
 pub async fn post_json(url: &str, body: &Value) -> Answer {
     answer(client().post(url).json(body).send().await.expect("POST")).await
 }
