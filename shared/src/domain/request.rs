@@ -133,11 +133,7 @@ impl PatchRequest {
         required: &[ApplicantField],
         today: NaiveDate,
     ) -> Result<Self, FieldErrors> {
-        let mut p = Problems(FieldErrors::new());
-        let Some(obj) = body.as_object() else {
-            p.add("body", "must be a JSON object");
-            return Err(p.0);
-        };
+        let (mut p, obj) = Problems::root(body)?;
         for fixed in ["customer_id", "provider"] {
             if obj.contains_key(fixed) {
                 p.add(fixed, "cannot be changed; start a new verification instead");
@@ -156,13 +152,8 @@ impl PatchRequest {
                 Applicant::default()
             }
         };
-        for field in required {
-            if !applicant.has(*field)
-                && !p.0.contains_key(field.path())
-                && obj.contains_key("applicant")
-            {
-                p.add(field.path(), format!("is required for provider {provider}"));
-            }
+        if obj.contains_key("applicant") {
+            p.require(&applicant, provider, required);
         }
         let return_url = parse_return_url(&mut p, obj);
         if p.0.is_empty() {
@@ -203,6 +194,31 @@ const ADDRESS_FIELDS: &[&str] = &["street", "street2", "city", "state", "zip_cod
 struct Problems(FieldErrors);
 
 impl Problems {
+    /// The body as an object, or the one problem that it is not.
+    fn root(body: &Value) -> Result<(Self, &Map<String, Value>), FieldErrors> {
+        match body.as_object() {
+            Some(obj) => Ok((Problems(FieldErrors::new()), obj)),
+            None => Err(FieldErrors::from([(
+                "body".to_owned(),
+                vec!["must be a JSON object".to_owned()],
+            )])),
+        }
+    }
+
+    /// Every field the provider needs that the applicant lacks (and that is not already wrong).
+    fn require(
+        &mut self,
+        applicant: &Applicant,
+        provider: ProviderName,
+        required: &[ApplicantField],
+    ) {
+        for field in required {
+            if !applicant.has(*field) && !self.0.contains_key(field.path()) {
+                self.add(field.path(), format!("is required for provider {provider}"));
+            }
+        }
+    }
+
     fn add(&mut self, path: &str, problem: impl Into<String>) {
         self.0
             .entry(path.to_owned())
@@ -282,11 +298,7 @@ impl CreateRequest {
         required: impl Fn(ProviderName) -> &'static [ApplicantField],
         today: NaiveDate,
     ) -> Result<Self, FieldErrors> {
-        let mut p = Problems(FieldErrors::new());
-        let Some(obj) = body.as_object() else {
-            p.add("body", "must be a JSON object");
-            return Err(p.0);
-        };
+        let (mut p, obj) = Problems::root(body)?;
         p.unknown_fields("", obj, TOP_FIELDS);
 
         let customer_id = match p.string(obj, "customer_id", "customer_id") {
@@ -317,11 +329,7 @@ impl CreateRequest {
             None => Applicant::default(),
         };
         if let Some(provider) = provider {
-            for field in required(provider) {
-                if !applicant.has(*field) && !p.0.contains_key(field.path()) {
-                    p.add(field.path(), format!("is required for provider {provider}"));
-                }
-            }
+            p.require(&applicant, provider, required(provider));
         }
 
         let return_url = parse_return_url(&mut p, obj);

@@ -224,6 +224,42 @@ fn customer_conflict(old: &Item, provider: ProviderName) -> ClaimError {
     }
 }
 
+/// Whether a call failed only because its condition did not hold; otherwise the error's text.
+fn condition_failed<E>(err: SdkError<E, aws_smithy_runtime_api::http::Response>) -> (bool, String)
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let lost =
+        err.as_service_error().and_then(|e| e.code()) == Some("ConditionalCheckFailedException");
+    (
+        lost,
+        aws_smithy_types::error::display::DisplayErrorContext(err).to_string(),
+    )
+}
+
+const COMPLETE_KEY: &str =
+    "SET #state = :completed, response_status = :status, response_body = :body REMOVE locked_until";
+const OWNED_KEY: &str = "#owner = :owner";
+
+fn key_names() -> HashMap<String, String> {
+    HashMap::from([
+        ("#owner".to_owned(), "owner".to_owned()),
+        ("#state".to_owned(), "state".to_owned()),
+    ])
+}
+
+fn completion_values(
+    lock: &IdempotencyLock,
+    response: &StoredResponse,
+) -> HashMap<String, AttributeValue> {
+    HashMap::from([
+        (":owner".to_owned(), s(&lock.owner)),
+        (":completed".to_owned(), s("completed")),
+        (":status".to_owned(), n(response.status)),
+        (":body".to_owned(), s(&response.body)),
+    ])
+}
+
 fn idempotency_key(scope: &str, client_key: &str) -> Item {
     key(format!("IDEM#{scope}#{client_key}"), "IDEMPOTENCY")
 }
@@ -338,14 +374,10 @@ impl DynamoDbStore {
         let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(idempotency_key(&lock.scope, &lock.key)))
-            .update_expression("SET #state = :completed, response_status = :status, response_body = :body REMOVE locked_until")
-            .condition_expression("#owner = :owner")
-            .expression_attribute_names("#owner", "owner")
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":owner", s(&lock.owner))
-            .expression_attribute_values(":completed", s("completed"))
-            .expression_attribute_values(":status", n(response.status))
-            .expression_attribute_values(":body", s(&response.body))
+            .update_expression(COMPLETE_KEY)
+            .condition_expression(OWNED_KEY)
+            .set_expression_attribute_names(Some(key_names()))
+            .set_expression_attribute_values(Some(completion_values(lock, response)))
             .build()
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         Ok(TransactWriteItem::builder().update(update).build())
@@ -603,36 +635,26 @@ impl VerificationStore for DynamoDbStore {
                 .delete_item()
                 .table_name(&self.table)
                 .set_key(Some(key))
-                .condition_expression("#owner = :owner")
+                .condition_expression(OWNED_KEY)
                 .expression_attribute_names("#owner", "owner")
                 .expression_attribute_values(":owner", s(&lock.owner))
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(|e| {
-                    let lost = e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception());
-                    (lost, aws_smithy_types::error::display::DisplayErrorContext(e).to_string())
-                }),
+                .map_err(condition_failed),
             Some(r) => self
                 .client
                 .update_item()
                 .table_name(&self.table)
                 .set_key(Some(key))
-                .update_expression("SET #state = :completed, response_status = :status, response_body = :body REMOVE locked_until")
-                .condition_expression("#owner = :owner")
-                .expression_attribute_names("#owner", "owner")
-                .expression_attribute_names("#state", "state")
-                .expression_attribute_values(":owner", s(&lock.owner))
-                .expression_attribute_values(":completed", s("completed"))
-                .expression_attribute_values(":status", n(r.status))
-                .expression_attribute_values(":body", s(&r.body))
+                .update_expression(COMPLETE_KEY)
+                .condition_expression(OWNED_KEY)
+                .set_expression_attribute_names(Some(key_names()))
+                .set_expression_attribute_values(Some(completion_values(lock, r)))
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(|e| {
-                    let lost = e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception());
-                    (lost, aws_smithy_types::error::display::DisplayErrorContext(e).to_string())
-                }),
+                .map_err(condition_failed),
         };
         match result {
             Ok(()) => Ok(()),
