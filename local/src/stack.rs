@@ -180,7 +180,8 @@ impl LocalStack {
         let mut app = App::from_config(
             &config,
             dynamodb.clone(),
-            shared::service::provider_http_client(&config),
+            shared::service::provider_http_client(&config)
+                .map_err(|e| std::io::Error::other(e.to_string()))?,
         );
         if let Some(clock) = options.clock {
             app.clock = clock;

@@ -1,18 +1,12 @@
-//! Lambda entry point: configuration, clients built once, then the runtime loop.
+//! Lambda entry point: configuration and clients built once, then the runtime loop.
 
 use lambda_http::{run, service_fn, Error};
-use shared::service::{dynamodb_client, provider_http_client};
-use shared::{App, Config};
+use shared::App;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
-    let config = Config::from_env()?;
-    let app = App::from_config(
-        &config,
-        dynamodb_client(&config).await,
-        provider_http_client(&config),
-    );
+    let app = App::from_env().await?;
     run(service_fn(|req| async {
         Ok::<_, Error>(webhook_ingest::handle(&app, req).await)
     }))

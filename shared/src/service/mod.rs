@@ -80,7 +80,35 @@ pub struct App {
     pub settings: Settings,
 }
 
+/// Why a function could not start.
+#[derive(thiserror::Error)]
+pub enum InitError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error("could not build the HTTP client: {0}")]
+    Http(#[from] reqwest::Error),
+}
+
+/// `main` prints its error with `Debug`: make that the readable message.
+impl std::fmt::Debug for InitError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
+}
+
 impl App {
+    /// What every Lambda `main` does at init: configuration from the environment (a missing
+    /// variable stops the cold start, named), then every client, once.
+    pub async fn from_env() -> Result<Self, InitError> {
+        let config = Config::from_env()?;
+        let http = provider_http_client(&config)?;
+        Ok(Self::from_config(
+            &config,
+            dynamodb_client(&config).await,
+            http,
+        ))
+    }
+
     /// The production wiring: DynamoDB store and the configured provider adapters.
     pub fn from_config(
         config: &Config,
@@ -106,14 +134,13 @@ impl App {
 }
 
 /// The HTTP client for provider calls: rustls, bounded timeouts, built once.
-pub fn provider_http_client(config: &Config) -> reqwest::Client {
+pub fn provider_http_client(config: &Config) -> Result<reqwest::Client, reqwest::Error> {
     reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(3).min(config.provider_timeout))
         .timeout(config.provider_timeout)
         .pool_idle_timeout(Duration::from_secs(30))
         .user_agent(concat!("kyc-onboarding/", env!("CARGO_PKG_VERSION")))
         .build()
-        .unwrap_or_else(|_| reqwest::Client::new())
 }
 
 /// The DynamoDB client: region and credentials from the environment (Lambda sets both), endpoint

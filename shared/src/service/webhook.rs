@@ -138,7 +138,7 @@ impl App {
             return not_found_yet();
         };
 
-        for _ in 0..MAX_ATTEMPTS {
+        for attempt in 0..MAX_ATTEMPTS {
             let loaded = self
                 .store
                 .load_for_event(&verification_id, name, &event.event_id)
@@ -207,7 +207,7 @@ impl App {
                     });
                 }
                 SaveOutcome::DuplicateEvent => return Ok(WebhookAck::Duplicate),
-                SaveOutcome::VersionConflict => continue,
+                SaveOutcome::VersionConflict => crate::store::backoff(attempt as u32).await,
             }
         }
         tracing::warn!(verification_id = %verification_id, "webhook lost the version race repeatedly; asking for a retry");

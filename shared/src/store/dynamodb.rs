@@ -174,13 +174,6 @@ fn contended(reasons: &Reasons) -> bool {
 /// Attempts at a claim while concurrent transactions collide on the same items.
 const TRANSACTION_ATTEMPTS: u32 = 8;
 
-async fn backoff(attempt: u32) {
-    // 10, 20, 40 … ms with jitter, so colliding requests spread out.
-    let base = 10u64 << attempt.min(5);
-    let jitter = u64::from(ulid::Ulid::new().random() as u16) % base;
-    tokio::time::sleep(std::time::Duration::from_millis(base + jitter)).await;
-}
-
 const CLAIM_UPDATE: &str = "SET #act = :claim, customer_id = :cid, kind = :kind";
 const CLAIM_CONDITION: &str =
     "attribute_not_exists(verified_at) AND (attribute_not_exists(#act) OR #act.claim_until < :now)";
@@ -512,7 +505,7 @@ impl VerificationStore for DynamoDbStore {
             if !contended(&reasons) {
                 return Err(unavailable("TransactWriteItems")(err).into());
             }
-            backoff(attempt).await;
+            super::backoff(attempt).await;
         }
         Err(ClaimError::Contended)
     }

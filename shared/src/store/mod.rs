@@ -10,6 +10,14 @@ use chrono::{DateTime, Utc};
 use crate::domain::idempotency::{Fingerprint, IdempotencyRecord, StoredResponse};
 use crate::domain::{CustomerEffect, CustomerId, ProviderName, Verification, VerificationId};
 
+/// Wait a little before retrying a write that collided with a concurrent one: 10, 20, 40 … ms
+/// (capped), with jitter so colliding requests spread out.
+pub async fn backoff(attempt: u32) {
+    let base = 10u64 << attempt.min(5);
+    let jitter = u64::from(ulid::Ulid::new().random() as u16) % base;
+    tokio::time::sleep(std::time::Duration::from_millis(base + jitter)).await;
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The store could not be reached or refused the call; safe to retry.
