@@ -8,6 +8,7 @@
 //!   webhooks Ondato would send, in Ondato's envelope, with Basic auth, before the page answers.
 //! - `/_emulator/...`: test controls (counters, deliveries, redelivery, manual delivery).
 
+mod bond;
 mod ondato;
 mod page;
 
@@ -25,6 +26,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+pub use bond::BondCustomer;
 pub use ondato::{Idv, Kyc, Outcome};
 
 /// How the emulator is set up. Credentials are test values, never real ones.
@@ -40,6 +42,16 @@ pub struct EmulatorConfig {
     pub token_ttl: Duration,
     /// Deliver webhooks as they happen; when off they wait for `/_emulator/deliveries/{n}/deliver`.
     pub auto_deliver: bool,
+    /// Bond: the API key pair, the program, the webhook secret and where webhooks go.
+    pub bond_identity: String,
+    pub bond_authorization: String,
+    pub bond_program_id: String,
+    pub bond_webhook_secret: String,
+    pub bond_webhook_url: Option<String>,
+    /// How long Bond takes to send the result of a KYC run.
+    pub bond_result_delay: Duration,
+    /// The emulator's own address, for links it hands out (set when it starts serving).
+    pub public_url: Option<String>,
 }
 
 impl Default for EmulatorConfig {
@@ -53,6 +65,13 @@ impl Default for EmulatorConfig {
             webhook_password: "local-webhook-password".into(),
             token_ttl: Duration::from_secs(3600),
             auto_deliver: true,
+            bond_identity: "00000000-0000-4000-8000-0000000b0d1d".into(),
+            bond_authorization: "local-bond-authorization".into(),
+            bond_program_id: "00000000-0000-4000-8000-0000000b0dff".into(),
+            bond_webhook_secret: "local-bond-webhook-secret".into(),
+            bond_webhook_url: None,
+            bond_result_delay: Duration::from_millis(50),
+            public_url: None,
         }
     }
 }
@@ -61,6 +80,8 @@ impl Default for EmulatorConfig {
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct Delivery {
     pub seq: usize,
+    /// `ondato` or `bond`: decides the URL and how the delivery is authenticated.
+    pub provider: &'static str,
     pub event_id: String,
     pub event_type: String,
     pub resource_id: String,
@@ -79,6 +100,11 @@ pub struct Attempt {
 #[derive(Default)]
 pub(crate) struct Inner {
     pub tokens: HashMap<String, std::time::Instant>,
+    pub bond_customers: HashMap<String, bond::BondCustomer>,
+    /// Bond idempotency keys seen, with when (they are refused again for 24 h).
+    pub bond_keys: HashMap<String, std::time::Instant>,
+    /// Per endpoint, how long the next calls wait before answering (after doing their work).
+    pub delays: HashMap<String, std::collections::VecDeque<Duration>>,
     pub idvs: HashMap<String, Idv>,
     pub kycs: HashMap<String, Kyc>,
     pub deliveries: Vec<Delivery>,
@@ -152,6 +178,27 @@ impl Emulator {
             .extend(std::iter::repeat_n(status, times));
     }
 
+    /// Make the next `times` calls of `endpoint` do their work, then wait `delay` before answering
+    /// (a provider that took the request but answered too late).
+    pub fn delay_next(&self, endpoint: &str, delay: Duration, times: usize) {
+        self.inner()
+            .delays
+            .entry(endpoint.to_owned())
+            .or_default()
+            .extend(std::iter::repeat_n(delay, times));
+    }
+
+    pub(crate) async fn pause(&self, endpoint: &str) {
+        let delay = self
+            .inner()
+            .delays
+            .get_mut(endpoint)
+            .and_then(|q| q.pop_front());
+        if let Some(d) = delay {
+            tokio::time::sleep(d).await;
+        }
+    }
+
     /// Count a call of `endpoint` and take its next injected fault, if any.
     pub(crate) fn call(&self, endpoint: &str) -> Option<Response> {
         let mut inner = self.inner();
@@ -186,6 +233,7 @@ impl Emulator {
             .route("/", get(page::hosted_page))
             .route("/hosted/{id}", post(page::hosted_action))
             .merge(ondato::routes())
+            .merge(bond::routes())
             .route("/_emulator/stats", get(stats))
             .route("/_emulator/deliveries", get(deliveries))
             .route("/_emulator/deliveries/{seq}/deliver", post(deliver_one))
@@ -205,6 +253,12 @@ impl Emulator {
     ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let bound = listener.local_addr()?;
+        {
+            let mut config = self.0.config.lock().unwrap_or_else(|p| p.into_inner());
+            config
+                .public_url
+                .get_or_insert_with(|| format!("http://{bound}"));
+        }
         let router = self.router();
         let handle = tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, router).await {
@@ -240,6 +294,7 @@ impl Emulator {
             let seq = inner.deliveries.len();
             inner.deliveries.push(Delivery {
                 seq,
+                provider: "ondato",
                 event_id,
                 event_type: event_type.to_owned(),
                 resource_id: resource_id.to_owned(),
@@ -257,13 +312,28 @@ impl Emulator {
     /// Send delivery `seq` (again) to the webhook URL with Basic auth; returns the answer's status.
     pub async fn deliver(&self, seq: usize) -> Option<u16> {
         let config = self.config();
-        let url = config.webhook_url.clone()?;
-        let body = self.inner().deliveries.get(seq)?.body.clone();
-        let status = self
-            .0
-            .http
-            .post(&url)
-            .basic_auth(&config.webhook_username, Some(&config.webhook_password))
+        let (provider, body) = {
+            let inner = self.inner();
+            let d = inner.deliveries.get(seq)?;
+            (d.provider, d.body.clone())
+        };
+        let request = match provider {
+            "bond" => {
+                // Signed at send time: `t` is the attempt's time.
+                let t = Utc::now().timestamp().to_string();
+                let sig = bond::sign(config.bond_webhook_secret.as_bytes(), &t, body.as_bytes());
+                self.0
+                    .http
+                    .post(config.bond_webhook_url.clone()?)
+                    .header("bond-signature", format!("t={t},v1={sig},v2={sig}"))
+            }
+            _ => self
+                .0
+                .http
+                .post(config.webhook_url.clone()?)
+                .basic_auth(&config.webhook_username, Some(&config.webhook_password)),
+        };
+        let status = request
             .header("content-type", "application/json")
             .body(body)
             .send()

@@ -129,6 +129,7 @@ impl LocalStack {
         drop(api_listener);
         let emulator_config = EmulatorConfig {
             webhook_url: Some(format!("http://{api_addr}/v1/webhooks/ondato")),
+            bond_webhook_url: Some(format!("http://{api_addr}/v1/webhooks/bond")),
             ..options.emulator
         };
         let emulator = Emulator::new(emulator_config.clone());
@@ -143,7 +144,7 @@ impl LocalStack {
                 "local-idempotency-secret-not-for-production".into(),
             ),
             ("DYNAMODB_ENDPOINT".into(), endpoint.clone()),
-            ("PROVIDERS".into(), "ondato".into()),
+            ("PROVIDERS".into(), "ondato,bond".into()),
             (
                 "ONDATO_TOKEN_URL".into(),
                 format!("{emulator_url}/connect/token"),
@@ -171,6 +172,26 @@ impl LocalStack {
             (
                 "ONDATO_APPLICATION_ID".into(),
                 emulator_config.application_id.clone(),
+            ),
+            (
+                "BOND_BASE_URL".into(),
+                format!("{emulator_url}/bond/api/v0.1"),
+            ),
+            (
+                "BOND_IDENTITY".into(),
+                emulator_config.bond_identity.clone(),
+            ),
+            (
+                "BOND_AUTHORIZATION".into(),
+                emulator_config.bond_authorization.clone(),
+            ),
+            (
+                "BOND_PROGRAM_ID".into(),
+                emulator_config.bond_program_id.clone(),
+            ),
+            (
+                "BOND_WEBHOOK_SECRETS".into(),
+                emulator_config.bond_webhook_secret.clone(),
             ),
         ]);
         env.extend(options.env);

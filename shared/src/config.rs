@@ -6,6 +6,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 
 use crate::domain::ProviderName;
+use crate::provider::bond::BondConfig;
 use crate::provider::ondato::OndatoConfig;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -26,6 +27,7 @@ pub struct Config {
     /// Keys request fingerprints of idempotent requests (at least 32 characters).
     pub idempotency_secret: SecretString,
     pub ondato: Option<OndatoConfig>,
+    pub bond: Option<BondConfig>,
     /// Timeout of one call to a provider.
     pub provider_timeout: Duration,
     /// How long a webhook for an unknown verification is answered 5xx (so it is retried).
@@ -118,12 +120,6 @@ impl Config {
         if providers.is_empty() {
             providers.push(ProviderName::Ondato);
         }
-        if providers.contains(&ProviderName::Bond) {
-            return Err(invalid(
-                "PROVIDERS",
-                "bond is not available in this build yet",
-            ));
-        }
         let default_provider = match env.optional("DEFAULT_PROVIDER") {
             None => providers[0],
             Some(raw) => ProviderName::parse(&raw)
@@ -165,6 +161,29 @@ impl Config {
         } else {
             None
         };
+        let bond = if providers.contains(&ProviderName::Bond) {
+            let secrets: Vec<SecretString> = env
+                .list("BOND_WEBHOOK_SECRETS")
+                .into_iter()
+                .map(SecretString::from)
+                .collect();
+            if secrets.is_empty() {
+                return Err(ConfigError::Missing("BOND_WEBHOOK_SECRETS".into()));
+            }
+            let base = env.required("BOND_BASE_URL")?;
+            Some(BondConfig {
+                base_url: env.url("BOND_BASE_URL", &base)?,
+                identity: env.required("BOND_IDENTITY")?,
+                authorization: SecretString::from(env.required("BOND_AUTHORIZATION")?),
+                program_id: env.required("BOND_PROGRAM_ID")?,
+                webhook_secrets: secrets,
+                signature_tolerance_secs: env
+                    .seconds("BOND_SIGNATURE_TOLERANCE_SECONDS", 300)?
+                    .as_secs() as i64,
+            })
+        } else {
+            None
+        };
         Ok(Self {
             table_name,
             dynamodb_endpoint: env.optional("DYNAMODB_ENDPOINT"),
@@ -172,6 +191,7 @@ impl Config {
             default_provider,
             idempotency_secret: SecretString::from(idempotency_secret),
             ondato,
+            bond,
             provider_timeout: Duration::from_millis(
                 env.optional("PROVIDER_TIMEOUT_MS")
                     .map(|v| {
@@ -258,6 +278,28 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("WEBHOOK_GRACE_SECONDS"));
+    }
+
+    #[test]
+    fn bond_needs_its_own_settings_when_enabled() {
+        let mut env = full();
+        env.insert("PROVIDERS", "ondato,bond");
+        assert_eq!(
+            load(&env).unwrap_err(),
+            ConfigError::Missing("BOND_WEBHOOK_SECRETS".into())
+        );
+        for (k, v) in [
+            ("BOND_WEBHOOK_SECRETS", "s1,s2"),
+            ("BOND_BASE_URL", "https://sandbox.bond.tech/api/v0.1"),
+            ("BOND_IDENTITY", "id"),
+            ("BOND_AUTHORIZATION", "auth"),
+            ("BOND_PROGRAM_ID", "prog"),
+        ] {
+            env.insert(k, v);
+        }
+        let c = load(&env).unwrap();
+        assert_eq!(c.providers, [ProviderName::Ondato, ProviderName::Bond]);
+        assert_eq!(c.bond.unwrap().webhook_secrets.len(), 2);
     }
 
     #[test]

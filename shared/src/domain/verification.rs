@@ -113,6 +113,22 @@ pub struct Verification {
     pub last_event_at: Option<DateTime<Utc>>,
     /// Optimistic-concurrency version: every stored write increments it.
     pub version: u64,
+    /// Which submission of the applicant's data this is (1, then +1 per correction).
+    #[serde(default = "first_attempt")]
+    pub attempt: u32,
+    /// When the applicant's data reached a data-submission provider; `None` until then.
+    #[serde(default)]
+    pub data_submitted_at: Option<DateTime<Utc>>,
+    /// The idempotency key (and request fingerprint) the verification was created with, so a
+    /// retry of a create whose submission failed resumes it instead of being refused.
+    #[serde(default)]
+    pub created_with_key: Option<String>,
+    #[serde(default)]
+    pub created_fingerprint: Option<String>,
+}
+
+fn first_attempt() -> u32 {
+    1
 }
 
 /// What applying an observation did.
@@ -190,6 +206,10 @@ impl Verification {
             updated_at: now,
             last_event_at: None,
             version: 0,
+            attempt: 1,
+            data_submitted_at: None,
+            created_with_key: None,
+            created_fingerprint: None,
         };
         v.set(&new.initial, Source::Api, None, now, None, false);
         v
@@ -254,35 +274,29 @@ impl Verification {
     }
 
     /// The applicant's corrected data went to the provider: a new provider record (for hosted
-    /// pages, a new page), recorded in the history even when the status stays the same.
+    /// pages, a new page) or a new attempt, recorded in the history even when the status stays.
+    /// Returns the transition, for its effect on the customer.
     pub fn resubmitted(
         &mut self,
         provider_ref: Option<String>,
         verification_url: Option<String>,
         initial: &Observation,
         now: DateTime<Utc>,
-    ) {
+    ) -> Transition {
         let from = self.status;
         if provider_ref.is_some() {
             self.provider_ref = provider_ref;
         }
         self.verification_url = verification_url;
         self.decision_ref = None;
-        self.decision = None;
-        self.status = initial.status;
-        self.raw_status = Some(initial.raw_status.clone());
-        self.required_actions = initial.required_actions.clone();
-        self.updated_at = now;
-        self.history.push(HistoryEntry {
-            status: initial.status,
-            from: Some(from),
-            source: Source::Api,
-            at: now,
-            recorded_at: now,
-            raw_status: format!("resubmitted: {}", initial.raw_status),
+        self.set(initial, Source::Api, None, now, Some(from), false);
+        if let Some(entry) = self.history.last_mut() {
+            entry.raw_status = format!("resubmitted: {}", initial.raw_status);
+        }
+        Transition::Changed {
+            from,
             superseded: false,
-            event_id: None,
-        });
+        }
     }
 
     /// What the last transition means for the customer, given the status before it.

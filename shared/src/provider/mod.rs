@@ -5,6 +5,7 @@
 //! the service persists our verification, then [`KycProvider::submit`] sends the applicant's data
 //! for checking where the provider works that way (a no-op for hosted-page providers).
 
+pub mod bond;
 pub mod ondato;
 
 use std::collections::BTreeMap;
@@ -115,6 +116,12 @@ pub trait KycProvider: Send + Sync {
         applicant: &Applicant,
         return_url: Option<&url::Url>,
     ) -> Result<Started, ProviderError>;
+
+    /// Whether the applicant's data is submitted server to server after the record is stored
+    /// (data-submission providers); hosted-page providers collect it themselves.
+    fn submits_data(&self) -> bool {
+        false
+    }
 
     /// Submit the applicant's data for checking, once our record is durable.
     async fn submit(

@@ -11,11 +11,11 @@ use serde_json::Value;
 use super::{App, Reply, RequestCtx};
 use crate::domain::idempotency::{self, Decision, IdempotencyKey, StoredResponse};
 use crate::domain::request::CreateRequest;
-use crate::domain::{NewVerification, Verification, VerificationId};
+use crate::domain::{NewVerification, Source, Status, Transition, Verification, VerificationId};
 use crate::error::{ApiError, ErrorCode};
 use crate::provider::{ProviderError, StartRequest};
 use crate::service::verification_json;
-use crate::store::{Claim, ClaimError, IdempotencyLock};
+use crate::store::{Claim, ClaimError, IdempotencyLock, SaveOutcome};
 
 /// How long an unconfirmed claim or key lock lasts when the invocation has no deadline.
 const DEFAULT_HOLD: i64 = 30;
@@ -63,6 +63,16 @@ impl App {
             lock: lock.as_ref(),
         };
         if let Err(e) = self.store.claim(&claim).await {
+            if let (ClaimError::AlreadyActive { verification_id }, Some(lock)) = (&e, &lock) {
+                if provider.submits_data() {
+                    if let Some(reply) = self
+                        .resume(verification_id, &request.applicant, lock, ctx)
+                        .await?
+                    {
+                        return Ok(reply);
+                    }
+                }
+            }
             return self.refused_claim(e, lock.as_ref(), now);
         }
 
@@ -117,6 +127,32 @@ impl App {
             now,
         );
         verification.version = 1;
+        if let Some(lock) = &lock {
+            verification.created_with_key = Some(lock.key.clone());
+            verification.created_fingerprint = Some(lock.fingerprint.0.clone());
+        }
+        if provider.submits_data() {
+            // Data-submission providers: our record is durable before the data leaves.
+            if let Err(e) = self.store.insert_verification(&verification, None).await {
+                let lock_outcome = lock.as_ref().map(|l| (l, None));
+                if let Err(release) = self
+                    .store
+                    .release(
+                        &request.customer_id,
+                        request.provider,
+                        &verification.id,
+                        lock_outcome,
+                    )
+                    .await
+                {
+                    tracing::error!(verification_id = %verification.id, error = %release, "could not release the claim; it lapses at the deadline");
+                }
+                return Err(store_error(e));
+            }
+            return self
+                .submit_and_answer(verification, &request.applicant, lock.as_ref(), ctx)
+                .await;
+        }
         let response = StoredResponse {
             status: 201,
             body: verification_json(&verification).to_string(),
@@ -154,6 +190,138 @@ impl App {
             body: response.body,
             replayed: false,
         })
+    }
+
+    /// A keyed retry of a create whose data submission failed: the same verification (created
+    /// with this key and body, never submitted) is submitted again, under the same Bond attempt
+    /// key, so a submission that did reach the provider is not run twice.
+    async fn resume(
+        &self,
+        active: &str,
+        applicant: &crate::domain::request::Applicant,
+        lock: &IdempotencyLock,
+        ctx: &RequestCtx,
+    ) -> Result<Option<Reply>, ApiError> {
+        let now = self.clock.now();
+        let Ok(id) = VerificationId::parse(active) else {
+            return Ok(None);
+        };
+        let Some(v) = self
+            .store
+            .get_verification(&id)
+            .await
+            .map_err(store_error)?
+        else {
+            return Ok(None);
+        };
+        let ours = v.data_submitted_at.is_none()
+            && v.created_with_key.as_deref() == Some(lock.key.as_str())
+            && v.created_fingerprint.as_deref() == Some(lock.fingerprint.0.as_str());
+        if !ours {
+            return Ok(None);
+        }
+        let mut lock = lock.clone();
+        lock.owner = v.id.to_string();
+        if let Err(e) = self.store.lock_key(&lock, now).await {
+            return self.refused_claim(e, Some(&lock), now).map(Some);
+        }
+        tracing::info!(verification_id = %v.id, request_id = %ctx.request_id, "resuming the submission of a verification");
+        self.submit_and_answer(v, applicant, Some(&lock), ctx)
+            .await
+            .map(Some)
+    }
+
+    /// Submit the applicant's data, record it, complete the key with the answer.
+    async fn submit_and_answer(
+        &self,
+        mut v: Verification,
+        applicant: &crate::domain::request::Applicant,
+        lock: Option<&IdempotencyLock>,
+        ctx: &RequestCtx,
+    ) -> Result<Reply, ApiError> {
+        let provider = self
+            .providers
+            .get(v.provider)
+            .ok_or_else(ApiError::internal)?;
+        let submitted = provider.submit(&v, applicant).await;
+        let now = self.clock.now();
+        let observation = match submitted {
+            Ok(o) => o,
+            Err(e) => {
+                // The verification stays, not submitted: a retry with the same key resumes it
+                // and a PATCH can correct it. A 5xx releases the key; a refusal is final.
+                let err = provider_error(e);
+                let stored = (err.status() < 500).then(|| StoredResponse {
+                    status: err.status(),
+                    body: err.to_json(&ctx.request_id).to_string(),
+                });
+                if let Some(lock) = lock {
+                    if let Err(e) = self.store.finish_key(lock, stored.as_ref()).await {
+                        tracing::error!(error = %e, "could not finish an idempotency key; it lapses at the deadline");
+                    }
+                }
+                tracing::warn!(verification_id = %v.id, code = err.code.as_str(), "data submission failed");
+                return match stored {
+                    Some(r) => Ok(Reply {
+                        status: r.status,
+                        body: r.body,
+                        replayed: false,
+                    }),
+                    None => Err(err),
+                };
+            }
+        };
+        for attempt in 0..3u32 {
+            v.data_submitted_at = Some(now);
+            let transition = match &observation {
+                // "Submitted" never overrides what a webhook already said.
+                Some(o) if o.status != Status::Pending || v.last_event_at.is_none() => {
+                    let mut o = o.clone();
+                    if o.status == Status::Pending {
+                        o.occurred_at = now;
+                    }
+                    v.apply(&o, Source::Api, None, now)
+                }
+                _ => Transition::Refreshed,
+            };
+            let effect = v.customer_effect(transition);
+            let mut shown = v.clone();
+            shown.version += 1;
+            let response = StoredResponse {
+                status: 201,
+                body: verification_json(&shown).to_string(),
+            };
+            match self
+                .store
+                .save_verification(&v, effect, None, lock.map(|l| (l, &response)))
+                .await
+                .map_err(store_error)?
+            {
+                SaveOutcome::Saved => {
+                    tracing::info!(verification_id = %v.id, status = %v.status, request_id = %ctx.request_id, "verification created and submitted");
+                    return Ok(Reply {
+                        status: response.status,
+                        body: response.body,
+                        replayed: false,
+                    });
+                }
+                _ => {
+                    // A webhook landed between the insert and now: record the submission on top.
+                    crate::store::backoff(attempt).await;
+                    v = self
+                        .store
+                        .get_verification(&v.id)
+                        .await
+                        .map_err(store_error)?
+                        .ok_or_else(ApiError::internal)?;
+                }
+            }
+        }
+        Err(ApiError::new(
+            ErrorCode::ConcurrentUpdate,
+            "the verification is being updated concurrently; retry",
+        )
+        .with_retry_after(1))
     }
 
     /// The lock a keyed request takes: its fingerprint, owner and deadline.

@@ -18,6 +18,7 @@ pub use webhook::WebhookAck;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::domain::ProviderName;
+use crate::provider::bond::BondAdapter;
 use crate::provider::ondato::OndatoAdapter;
 use crate::provider::Providers;
 use crate::store::dynamodb::DynamoDbStore;
@@ -117,7 +118,10 @@ impl App {
     ) -> Self {
         let mut providers = Providers::default();
         if let Some(ondato) = &config.ondato {
-            providers = providers.with(Arc::new(OndatoAdapter::new(ondato.clone(), http)));
+            providers = providers.with(Arc::new(OndatoAdapter::new(ondato.clone(), http.clone())));
+        }
+        if let Some(bond) = &config.bond {
+            providers = providers.with(Arc::new(BondAdapter::new(bond.clone(), http)));
         }
         Self {
             store: Arc::new(DynamoDbStore::new(dynamodb, config.table_name.clone())),

@@ -112,8 +112,15 @@ impl App {
         let new_ref = (Some(&started.provider_ref) != verification.provider_ref.as_ref())
             .then(|| started.provider_ref.clone());
         let mut initial = started.initial;
-        initial.occurred_at = now;
-        verification.resubmitted(new_ref.clone(), started.verification_url, &initial, now);
+        if !initial.status.is_terminal() {
+            initial.occurred_at = now;
+        }
+        if provider.submits_data() {
+            verification.data_submitted_at = Some(now);
+        }
+        let transition =
+            verification.resubmitted(new_ref.clone(), started.verification_url, &initial, now);
+        let effect = verification.customer_effect(transition);
         let mut shown = verification.clone();
         shown.version += 1;
         let response = StoredResponse {
@@ -122,8 +129,9 @@ impl App {
         };
         match self
             .store
-            .save_resubmission(
+            .save_verification(
                 &verification,
+                effect,
                 new_ref.as_deref(),
                 lock.map(|l| (l, &response)),
             )

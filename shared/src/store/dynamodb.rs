@@ -662,9 +662,10 @@ impl VerificationStore for DynamoDbStore {
         }
     }
 
-    async fn save_resubmission(
+    async fn save_verification(
         &self,
         v: &Verification,
+        effect: CustomerEffect,
         new_ref: Option<&str>,
         completion: Option<(&IdempotencyLock, &StoredResponse)>,
     ) -> Result<SaveOutcome, StoreError> {
@@ -685,6 +686,7 @@ impl VerificationStore for DynamoDbStore {
         if let Some((lock, response)) = completion {
             items.push(self.lock_completion(lock, response)?);
         }
+        items.extend(self.customer_update(v, &effect)?);
         match self
             .client
             .transact_write_items()

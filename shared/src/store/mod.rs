@@ -148,11 +148,13 @@ pub trait VerificationStore: Send + Sync {
         response: Option<&StoredResponse>,
     ) -> Result<(), StoreError>;
 
-    /// Store a resubmitted verification (guarded by the version it was read at), the reference of
-    /// its new provider record, and complete the key, atomically.
-    async fn save_resubmission(
+    /// Store a verification changed by an API call (a submission or a correction), guarded by
+    /// the version it was read at, with its effect on the customer, the reference of a new
+    /// provider record, and the key's completion, atomically.
+    async fn save_verification(
         &self,
         verification: &Verification,
+        effect: CustomerEffect,
         new_ref: Option<&str>,
         completion: Option<(&IdempotencyLock, &StoredResponse)>,
     ) -> Result<SaveOutcome, StoreError>;
