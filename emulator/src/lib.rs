@@ -91,6 +91,13 @@ pub struct Delivery {
     pub attempts: Vec<Attempt>,
 }
 
+impl Delivery {
+    /// The exact body that is sent (tests build forged variants from it).
+    pub fn body_for_tests(&self) -> String {
+        self.body.clone()
+    }
+}
+
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct Attempt {
     pub status: Option<u16>,

@@ -75,6 +75,53 @@ async fn no_log_line_of_the_full_flow_holds_pii_tokens_secrets_or_the_hosted_url
     .await;
     assert_eq!(bad.status, 401);
 
+    // The Bond flow: the SSN and the rest go to Bond server to server.
+    let bond_pii = json!({
+        "first_name": "Yolanda", "last_name": "Xerxes", "date_of_birth": "1979-03-14",
+        "email": "yolanda.xerxes@example.net", "phone": "2025550199", "phone_country_code": "1",
+        "ssn": "321-54-9876", "ip": "203.0.113.77",
+        "address": {"street": "9 Quarry Lane", "city": "Boston", "zip_code": "02108", "country": "US"}
+    });
+    let bond = post_keyed(
+        &format!("{}/v1/verifications", stack.api_url),
+        "privacy-bond",
+        &json!({"customer_id": "cus_private_bond", "provider": "bond", "applicant": bond_pii}),
+    )
+    .await;
+    assert_eq!(bond.status, 201, "{}", bond.raw);
+    let bond_id = bond.body["id"].as_str().unwrap().to_owned();
+    for _ in 0..100 {
+        if fetch(&stack, &bond_id).await["status"] == "approved" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(fetch(&stack, &bond_id).await["status"], "approved");
+
+    // Nothing the applicants gave is in any table item.
+    let table = format!("{:?}", items(&stack).await);
+    for needle in [
+        "Zelda",
+        "Quimby",
+        "zelda.quimby",
+        "5550123456",
+        "39001011234",
+        "123-45-6789",
+        "1987-06-05",
+        "Evergreen",
+        "Yolanda",
+        "Xerxes",
+        "yolanda",
+        "2025550199",
+        "321-54-9876",
+        "321549876",
+        "1979-03-14",
+        "Quarry",
+        "203.0.113.77",
+    ] {
+        assert!(!table.contains(needle), "a table item contains {needle:?}");
+    }
+
     let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
     assert!(
         text.contains("verification created") && text.contains("webhook applied"),
@@ -101,6 +148,17 @@ async fn no_log_line_of_the_full_flow_holds_pii_tokens_secrets_or_the_hosted_url
         "emu-",
         &config.client_secret,
         &config.webhook_password,
+        "Yolanda",
+        "Xerxes",
+        "yolanda",
+        "2025550199",
+        "321-54-9876",
+        "321549876",
+        "1979-03-14",
+        "Quarry",
+        "203.0.113.77",
+        &config.bond_authorization,
+        &config.bond_webhook_secret,
         "zelda-guess",
         &url,
         &idv,

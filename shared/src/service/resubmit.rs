@@ -101,6 +101,8 @@ impl App {
             ),
         })?;
 
+        // A correction is a new attempt: data-submission providers get a new submission key.
+        verification.attempt += 1;
         let started = provider
             .resubmit(
                 &verification,
