@@ -60,6 +60,14 @@ fn error(status: StatusCode, code: &str, message: Value) -> Response {
         .into_response()
 }
 
+fn unknown_customer() -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        "customer_not_found",
+        json!("Customer not found"),
+    )
+}
+
 fn refuse_unauthorized(emu: &Emulator, headers: &HeaderMap) -> Option<Response> {
     let config = emu.config();
     let header = |k: &str| {
@@ -205,11 +213,7 @@ async fn get_customer(
     }
     match emu.inner().bond_customers.get(&id) {
         Some(c) => Json(customer_json(c)).into_response(),
-        None => error(
-            StatusCode::NOT_FOUND,
-            "customer_not_found",
-            json!("Customer not found"),
-        ),
+        None => unknown_customer(),
     }
 }
 
@@ -227,11 +231,7 @@ async fn update_customer(
     }
     let mut inner = emu.inner();
     let Some(c) = inner.bond_customers.get_mut(&id) else {
-        return error(
-            StatusCode::NOT_FOUND,
-            "customer_not_found",
-            json!("Customer not found"),
-        );
+        return unknown_customer();
     };
     if c.passed_at.is_some() {
         return error(
@@ -256,11 +256,7 @@ async fn kyc_status(
     }
     match emu.inner().bond_customers.get(&id) {
         Some(c) => Json(json!({"customer_id": c.id, "kyc_status": c.kyc_status})).into_response(),
-        None => error(
-            StatusCode::NOT_FOUND,
-            "customer_not_found",
-            json!("Customer not found"),
-        ),
+        None => unknown_customer(),
     }
 }
 
@@ -296,11 +292,7 @@ async fn run_kyc(
             }
         }
         let Some(customer) = inner.bond_customers.get(&id) else {
-            return error(
-                StatusCode::NOT_FOUND,
-                "customer_not_found",
-                json!("Customer not found"),
-            );
+            return unknown_customer();
         };
         if let Some(at) = customer.passed_at {
             let when = at.to_rfc3339_opts(SecondsFormat::Micros, false);
@@ -361,11 +353,7 @@ async fn simulate_fail(State(emu): State<Emulator>, Json(s): Json<Simulate>) -> 
 
 async fn simulate(emu: Emulator, id: String, pass: bool) -> Response {
     if !emu.inner().bond_customers.contains_key(&id) {
-        return error(
-            StatusCode::NOT_FOUND,
-            "customer_not_found",
-            json!("Customer not found"),
-        );
+        return unknown_customer();
     }
     emu.decide(&id, pass).await;
     Json(json!({"customer_id": id, "result": if pass { "passed" } else { "failed" }}))
@@ -388,11 +376,7 @@ async fn upload_documents(
         .collect();
     match emu.upload(&id, &kinds).await {
         Some(n) => Json(json!({"customer_id": id, "num_documents_submitted": n})).into_response(),
-        None => error(
-            StatusCode::NOT_FOUND,
-            "customer_not_found",
-            json!("Customer not found"),
-        ),
+        None => unknown_customer(),
     }
 }
 

@@ -93,14 +93,13 @@ impl App {
                     status: err.status(),
                     body: err.to_json(&ctx.request_id).to_string(),
                 });
-                let lock_outcome = lock.as_ref().map(|l| (l, stored.as_ref()));
-                if let Err(release) = self
-                    .store
-                    .release(&request.customer_id, request.provider, &id, lock_outcome)
-                    .await
-                {
-                    tracing::error!(verification_id = %id, error = %release, "could not release the claim; it lapses at the deadline");
-                }
+                self.release_quietly(
+                    &request.customer_id,
+                    request.provider,
+                    &id,
+                    lock.as_ref().map(|l| (l, stored.as_ref())),
+                )
+                .await;
                 return match stored {
                     Some(r) => Ok(Reply {
                         status: r.status,
@@ -131,52 +130,34 @@ impl App {
             verification.created_with_key = Some(lock.key.clone());
             verification.created_fingerprint = Some(lock.fingerprint.0.clone());
         }
-        if provider.submits_data() {
-            // Data-submission providers: our record is durable before the data leaves.
-            if let Err(e) = self.store.insert_verification(&verification, None).await {
-                let lock_outcome = lock.as_ref().map(|l| (l, None));
-                if let Err(release) = self
-                    .store
-                    .release(
-                        &request.customer_id,
-                        request.provider,
-                        &verification.id,
-                        lock_outcome,
-                    )
-                    .await
-                {
-                    tracing::error!(verification_id = %verification.id, error = %release, "could not release the claim; it lapses at the deadline");
-                }
-                return Err(store_error(e));
-            }
-            return self
-                .submit_and_answer(verification, &request.applicant, lock.as_ref(), ctx)
-                .await;
-        }
+        // Data-submission providers: our record is durable before the data leaves, and the key
+        // completes with the submission's answer; otherwise it completes with this one.
         let response = StoredResponse {
             status: 201,
             body: verification_json(&verification).to_string(),
         };
-        let completion = lock.as_ref().map(|l| (l, &response));
+        let completion = lock
+            .as_ref()
+            .filter(|_| !provider.submits_data())
+            .map(|l| (l, &response));
         if let Err(e) = self
             .store
             .insert_verification(&verification, completion)
             .await
         {
-            let lock_outcome = lock.as_ref().map(|l| (l, None));
-            if let Err(release) = self
-                .store
-                .release(
-                    &request.customer_id,
-                    request.provider,
-                    &verification.id,
-                    lock_outcome,
-                )
-                .await
-            {
-                tracing::error!(verification_id = %verification.id, error = %release, "could not release the claim; it lapses at the deadline");
-            }
+            self.release_quietly(
+                &request.customer_id,
+                request.provider,
+                &verification.id,
+                lock.as_ref().map(|l| (l, None)),
+            )
+            .await;
             return Err(store_error(e));
+        }
+        if provider.submits_data() {
+            return self
+                .submit_and_answer(verification, &request.applicant, lock.as_ref(), ctx)
+                .await;
         }
         tracing::info!(
             verification_id = %verification.id,
@@ -190,6 +171,20 @@ impl App {
             body: response.body,
             replayed: false,
         })
+    }
+
+    /// Give the claim (and the key) back after a failure; if that fails too, both lapse at the
+    /// deadline, so it is logged, not returned.
+    async fn release_quietly(
+        &self,
+        customer: &crate::domain::CustomerId,
+        provider: crate::domain::ProviderName,
+        id: &VerificationId,
+        lock: Option<(&IdempotencyLock, Option<&StoredResponse>)>,
+    ) {
+        if let Err(e) = self.store.release(customer, provider, id, lock).await {
+            tracing::error!(verification_id = %id, error = %e, "could not release the claim; it lapses at the deadline");
+        }
     }
 
     /// A keyed retry of a create whose data submission failed: the same verification (created
