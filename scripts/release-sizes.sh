@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 arch=${1:-arm64}
-functions=(create-verification webhook-ingest fetch-result)
+functions=(create-verification webhook-ingest fetch-result reconciler)
 packages=()
 for f in "${functions[@]}"; do packages+=(-p "$f"); done
 target_mib=6

@@ -251,11 +251,23 @@ async fn kyc_status(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
+    if let Some(r) = emu.call("bond_kyc_status") {
+        return r;
+    }
     if let Some(r) = refuse_unauthorized(&emu, &headers) {
         return r;
     }
+    let base = emu.config().public_url.unwrap_or_default();
     match emu.inner().bond_customers.get(&id) {
-        Some(c) => Json(json!({"customer_id": c.id, "kyc_status": c.kyc_status})).into_response(),
+        Some(c) => {
+            let documents: Vec<Value> = c
+                .documents
+                .iter()
+                .map(|(k, up)| json!({"document_type": k, "status": if *up { "submitted" } else { "required" }, "upload_link": format!("{base}/bond/upload/{id}/{k}")}))
+                .collect();
+            Json(json!({"customer_id": c.id, "kyc_status": c.kyc_status, "documents": documents}))
+                .into_response()
+        }
         None => unknown_customer(),
     }
 }

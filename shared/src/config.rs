@@ -34,6 +34,10 @@ pub struct Config {
     pub webhook_grace: Duration,
     /// How long processed webhook events are kept for deduplication and audit.
     pub event_retention: Duration,
+    /// The reconciler refreshes open verifications quiet for longer than this.
+    pub reconcile_quiet: Duration,
+    /// At most this many verifications per reconciler run.
+    pub reconcile_batch: usize,
 }
 
 impl std::fmt::Debug for Config {
@@ -203,6 +207,15 @@ impl Config {
             ),
             webhook_grace: env.seconds("WEBHOOK_GRACE_SECONDS", 3600)?,
             event_retention: env.seconds("EVENT_RETENTION_SECONDS", 7 * 24 * 3600)?,
+            reconcile_quiet: env.seconds("RECONCILE_QUIET_SECONDS", 900)?,
+            reconcile_batch: env
+                .optional("RECONCILE_BATCH")
+                .map(|v| {
+                    v.parse::<usize>()
+                        .map_err(|_| invalid("RECONCILE_BATCH", "must be a whole number"))
+                })
+                .transpose()?
+                .unwrap_or(200),
         })
     }
 }

@@ -78,6 +78,7 @@ fn event(v: &Verification, id: &str) -> EventRecord {
         verification_id: v.id.clone(),
         occurred_at: now,
         outcome: "changed",
+        audit: None,
         received_at: now,
         expires_at: now + Duration::days(7),
     }

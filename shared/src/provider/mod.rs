@@ -86,6 +86,8 @@ pub struct ProviderEvent {
     pub locator: Locator,
     /// The provider record the event is about; events of a replaced record are not applied.
     pub provider_ref: Option<String>,
+    /// The event as received, minus anything personal, kept for audit (never for decisions).
+    pub audit: serde_json::Value,
     /// The provider's authoritative state (re-fetched where the body is not signed).
     pub observation: Observation,
     pub occurred_at: DateTime<Utc>,
@@ -131,6 +133,14 @@ pub trait KycProvider: Send + Sync {
     ) -> Result<Option<Observation>, ProviderError> {
         Ok(None)
     }
+
+    /// What the provider says about this verification now (reconciliation: `?refresh=true` and
+    /// the scheduled reconciler). `occurred_at` is the time of asking.
+    async fn current_state(
+        &self,
+        verification: &Verification,
+        now: DateTime<Utc>,
+    ) -> Result<Observation, ProviderError>;
 
     /// Check a webhook's credentials over the raw bytes, in constant time, before parsing.
     fn authenticate(&self, webhook: &RawWebhook<'_>, now: DateTime<Utc>) -> Result<(), AuthError>;

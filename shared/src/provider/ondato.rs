@@ -344,6 +344,30 @@ pub fn parse_utc(raw: &str) -> Option<DateTime<Utc>> {
         })
 }
 
+/// The envelope with only the payload's identifiers and status words: Ondato's payload carries
+/// document data (names, numbers, dates of birth) that is never kept.
+fn audit(envelope: &Envelope) -> Value {
+    let mut payload = Map::new();
+    for key in [
+        "id",
+        "status",
+        "statusReason",
+        "identityVerificationId",
+        "externalReferenceId",
+    ] {
+        if let Some(v) = envelope.payload.get(key) {
+            payload.insert(key.to_owned(), v.clone());
+        }
+    }
+    json!({
+        "id": envelope.id,
+        "applicationId": envelope.application_id,
+        "createdUtc": envelope.created_utc,
+        "type": envelope.kind,
+        "payload": payload,
+    })
+}
+
 /// What the IDV and its KYC identification say, in our model.
 fn observe(
     event_type: &str,
@@ -504,6 +528,36 @@ impl KycProvider for OndatoAdapter {
         .await
     }
 
+    async fn current_state(
+        &self,
+        v: &Verification,
+        now: DateTime<Utc>,
+    ) -> Result<Observation, ProviderError> {
+        let unknown = |e: InterpretError| match e {
+            InterpretError::Provider(p) => p,
+            InterpretError::Malformed(_) => ProviderError::Rejected {
+                message: "ondato does not know this verification's IDV".into(),
+                fields: Default::default(),
+            },
+        };
+        let idv_id = v
+            .provider_ref
+            .as_deref()
+            .ok_or_else(|| ProviderError::Unavailable("no IDV".into()))?;
+        let idv = self.fetch_idv(idv_id).await.map_err(unknown)?;
+        let kyc_id = idv
+            .step
+            .as_ref()
+            .and_then(|s| s.kyc_identification.as_ref())
+            .map(|k| k.id.clone())
+            .or_else(|| v.decision_ref.clone());
+        let kyc = match &kyc_id {
+            Some(id) => Some(self.fetch_kyc(id).await.map_err(unknown)?),
+            None => None,
+        };
+        Ok(observe("", &idv, kyc.as_ref(), kyc_id.as_deref(), now))
+    }
+
     fn authenticate(&self, webhook: &RawWebhook<'_>, _now: DateTime<Utc>) -> Result<(), AuthError> {
         if !self.config.allowed_ips.is_empty()
             && !webhook
@@ -603,11 +657,13 @@ impl KycProvider for OndatoAdapter {
             .as_deref()
             .and_then(|r| VerificationId::parse(r).ok())
             .map_or_else(|| Locator::ProviderRef(idv_id.clone()), Locator::Ours);
+        let audit = audit(&envelope);
         Ok(Interpreted::Event(Box::new(ProviderEvent {
             event_id: envelope.id,
             event_type: envelope.kind,
             locator,
             provider_ref: Some(idv_id),
+            audit,
             observation,
             occurred_at,
         })))

@@ -2,6 +2,7 @@
 
 mod create;
 mod fetch;
+mod refresh;
 mod resubmit;
 mod view;
 mod webhook;
@@ -12,6 +13,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 pub use fetch::CustomerView;
+pub use refresh::ReconcileReport;
 pub use view::verification_json;
 pub use webhook::WebhookAck;
 
@@ -49,6 +51,8 @@ pub struct Settings {
     pub idempotency_secret: IdempotencySecret,
     pub webhook_grace: Duration,
     pub event_retention: Duration,
+    pub reconcile_quiet: Duration,
+    pub reconcile_batch: usize,
 }
 
 /// The deployment secret behind request fingerprints; never printed.
@@ -132,6 +136,8 @@ impl App {
                 idempotency_secret: IdempotencySecret::new(config.idempotency_secret.clone()),
                 webhook_grace: config.webhook_grace,
                 event_retention: config.event_retention,
+                reconcile_quiet: config.reconcile_quiet,
+                reconcile_batch: config.reconcile_batch,
             },
         }
     }

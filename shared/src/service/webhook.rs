@@ -68,6 +68,7 @@ impl App {
             verification_id: verification_id.clone(),
             occurred_at: event.occurred_at,
             outcome,
+            audit: Some(event.audit.to_string()),
             received_at: now,
             expires_at: now
                 + Duration::from_std(self.settings.event_retention).unwrap_or(Duration::days(7)),

@@ -88,12 +88,30 @@ fn get_time(item: &Item, name: &str) -> Option<DateTime<Utc>> {
         .map(|d| d.with_timezone(&Utc))
 }
 
-/// `Verification` ↔ item: the aggregate's fields as native attributes, plus the keys.
+/// The sparse index of verifications still open (non-terminal), by last activity, so the
+/// reconciler finds the quiet ones with a Query, never a Scan.
+pub const OPEN_INDEX: &str = "open";
+const OPEN_PK: &str = "open_pk";
+const OPEN_SK: &str = "open_sk";
+/// Open verifications spread over this many index partitions.
+const OPEN_SHARDS: u32 = 4;
+
+fn open_shard(id: &VerificationId) -> String {
+    let last = id.as_str().bytes().last().unwrap_or(0);
+    format!("OPEN#{}", u32::from(last) % OPEN_SHARDS)
+}
+
+/// `Verification` ↔ item: the aggregate's fields as native attributes, plus the keys, plus the
+/// open-index keys while the verification is not terminal.
 pub fn verification_to_item(v: &Verification) -> Result<Item, StoreError> {
     let mut item: Item =
         serde_dynamo::to_item(v).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     item.extend(verification_key(&v.id));
     item.insert("kind".into(), s("verification"));
+    if !v.status.is_terminal() {
+        item.insert(OPEN_PK.into(), s(open_shard(&v.id)));
+        item.insert(OPEN_SK.into(), time(v.updated_at));
+    }
     Ok(item)
 }
 
@@ -391,6 +409,9 @@ impl DynamoDbStore {
             ("received_at".to_owned(), time(event.received_at)),
             (TTL_ATTRIBUTE.to_owned(), n(event.expires_at.timestamp())),
         ]);
+        if let Some(raw) = &event.audit {
+            item.insert("raw_event".into(), s(raw));
+        }
         item
     }
 
@@ -718,6 +739,48 @@ impl VerificationStore for DynamoDbStore {
             .await
             .map_err(unavailable("GetItem"))?;
         out.item.map(verification_from_item).transpose()
+    }
+
+    async fn quiet_open_verifications(
+        &self,
+        quiet_since: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<VerificationId>, StoreError> {
+        let mut found = Vec::new();
+        for shard in 0..OPEN_SHARDS {
+            let mut start = None;
+            loop {
+                let out = self
+                    .client
+                    .query()
+                    .table_name(&self.table)
+                    .index_name(OPEN_INDEX)
+                    .key_condition_expression("#p = :p AND #s < :cutoff")
+                    .expression_attribute_names("#p", OPEN_PK)
+                    .expression_attribute_names("#s", OPEN_SK)
+                    .expression_attribute_values(":p", s(format!("OPEN#{shard}")))
+                    .expression_attribute_values(":cutoff", time(quiet_since))
+                    .set_exclusive_start_key(start)
+                    .limit(i32::try_from(limit.saturating_sub(found.len()).max(1)).unwrap_or(100))
+                    .send()
+                    .await
+                    .map_err(unavailable("Query"))?;
+                found.extend(out.items().iter().filter_map(|i| {
+                    get_s(i, PK)?
+                        .strip_prefix("VER#")
+                        .and_then(|id| VerificationId::parse(id).ok())
+                }));
+                match out.last_evaluated_key {
+                    Some(k) if !k.is_empty() && found.len() < limit => start = Some(k),
+                    _ => break,
+                }
+            }
+            if found.len() >= limit {
+                break;
+            }
+        }
+        found.truncate(limit);
+        Ok(found)
     }
 
     async fn get_customer(&self, id: &CustomerId) -> Result<Option<Customer>, StoreError> {

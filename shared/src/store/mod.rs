@@ -91,8 +91,10 @@ pub struct EventRecord {
     pub event_type: String,
     pub verification_id: VerificationId,
     pub occurred_at: DateTime<Utc>,
-    /// What the event did (`changed`, `refreshed`, `sticky`, `stale`).
+    /// What the event did (`changed`, `refreshed`, `sticky`, `stale`, `other_attempt`).
     pub outcome: &'static str,
+    /// The authenticated event minus anything personal, for audit; expires with the record.
+    pub audit: Option<String>,
     pub received_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
 }
@@ -163,6 +165,14 @@ pub trait VerificationStore: Send + Sync {
         &self,
         id: &VerificationId,
     ) -> Result<Option<Verification>, StoreError>;
+
+    /// Open (non-terminal) verifications whose last activity is older than `quiet_since`, at most
+    /// `limit`, through the open index.
+    async fn quiet_open_verifications(
+        &self,
+        quiet_since: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<VerificationId>, StoreError>;
 
     async fn get_customer(&self, id: &CustomerId) -> Result<Option<Customer>, StoreError>;
 
