@@ -137,6 +137,7 @@ async fn token(State(emu): State<Emulator>, Form(form): Form<TokenForm>) -> Resp
     if let Some(fault) = emu.call("token") {
         return fault;
     }
+    emu.pause("token").await;
     let config = emu.config();
     if form.grant_type != "client_credentials"
         || form.client_id != config.client_id
@@ -190,6 +191,7 @@ async fn create_idv(
     if let Some(fault) = emu.call("idv_create") {
         return fault;
     }
+    emu.pause("idv_create").await;
     if let Some(r) = refuse_unauthorized(&emu, &headers) {
         return r;
     }
@@ -229,6 +231,7 @@ async fn get_idv(
     if let Some(fault) = emu.call("idv_get") {
         return fault;
     }
+    emu.pause("idv_get").await;
     if let Some(r) = refuse_unauthorized(&emu, &headers) {
         return r;
     }
@@ -247,6 +250,7 @@ async fn put_localisations(
     if let Some(fault) = emu.call("idv_localisations") {
         return fault;
     }
+    emu.pause("idv_localisations").await;
     if let Some(r) = refuse_unauthorized(&emu, &headers) {
         return r;
     }
@@ -271,6 +275,7 @@ async fn get_kyc(
     if let Some(fault) = emu.call("kyc_get") {
         return fault;
     }
+    emu.pause("kyc_get").await;
     if let Some(r) = refuse_unauthorized(&emu, &headers) {
         return r;
     }

@@ -60,10 +60,19 @@ pub fn free_port() -> std::io::Result<u16> {
 impl DynamoDbLocal {
     /// Start on `port` (0: any free port) and wait until it accepts connections.
     pub fn start(port: u16) -> Result<Self, LocalDbError> {
+        Self::start_with(port, None)
+    }
+
+    /// Start with the data in `data_dir` (it survives a restart) instead of in memory.
+    pub fn start_with(port: u16, data_dir: Option<&Path>) -> Result<Self, LocalDbError> {
         let dir = find_jar_dir()?;
         let port = if port == 0 { free_port()? } else { port };
+        let storage = match data_dir {
+            Some(d) => format!("-dbPath '{}'", d.display()),
+            None => "-inMemory".to_owned(),
+        };
         let java = format!(
-            "java -Djava.library.path='{lib}' -jar '{jar}' -inMemory -sharedDb -port {port}",
+            "java -Djava.library.path='{lib}' -jar '{jar}' {storage} -sharedDb -port {port}",
             lib = dir.join("DynamoDBLocal_lib").display(),
             jar = dir.join("DynamoDBLocal.jar").display(),
         );

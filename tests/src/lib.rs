@@ -216,6 +216,44 @@ pub async fn items(stack: &LocalStack) -> Vec<HashMap<String, AttributeValue>> {
     }
 }
 
+/// An attribute value as text, map keys sorted at every depth.
+fn canonical(v: &AttributeValue) -> String {
+    match v {
+        AttributeValue::M(m) => {
+            let mut entries: Vec<String> = m
+                .iter()
+                .map(|(k, v)| format!("{k}={}", canonical(v)))
+                .collect();
+            entries.sort();
+            format!("{{{}}}", entries.join(","))
+        }
+        AttributeValue::L(l) => format!(
+            "[{}]",
+            l.iter().map(canonical).collect::<Vec<_>>().join(",")
+        ),
+        other => format!("{other:?}"),
+    }
+}
+
+/// The table's content in a canonical form (attribute and item order fixed), for before/after
+/// comparisons.
+pub async fn snapshot(stack: &LocalStack) -> Vec<Vec<(String, String)>> {
+    let mut all: Vec<Vec<(String, String)>> = items(stack)
+        .await
+        .into_iter()
+        .map(|item| {
+            let mut attrs: Vec<(String, String)> = item
+                .into_iter()
+                .map(|(k, v)| (k, canonical(&v)))
+                .collect();
+            attrs.sort();
+            attrs
+        })
+        .collect();
+    all.sort();
+    all
+}
+
 /// Basic auth header value for the emulator's (and the stack's) webhook credentials.
 pub fn basic(user: &str, password: &str) -> String {
     use base64::Engine;

@@ -38,7 +38,13 @@ type Item = HashMap<String, AttributeValue>;
 pub struct DynamoDbStore {
     client: Client,
     table: String,
+    /// Provider reference → verification id. The mapping never changes once written, so a warm
+    /// function resolves repeated webhooks of one provider record without a round trip.
+    refs: std::sync::Arc<std::sync::Mutex<HashMap<String, VerificationId>>>,
 }
+
+/// Bound on the reference cache; it starts over when full.
+const REF_CACHE_ENTRIES: usize = 10_000;
 
 fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
@@ -320,6 +326,7 @@ impl DynamoDbStore {
         Self {
             client,
             table: table.into(),
+            refs: Default::default(),
         }
     }
 
@@ -801,6 +808,15 @@ impl VerificationStore for DynamoDbStore {
         provider: ProviderName,
         provider_ref: &str,
     ) -> Result<Option<VerificationId>, StoreError> {
+        let cache_key = format!("{provider}#{provider_ref}");
+        if let Some(id) = self
+            .refs
+            .lock()
+            .ok()
+            .and_then(|c| c.get(&cache_key).cloned())
+        {
+            return Ok(Some(id));
+        }
         let out = self
             .client
             .get_item()
@@ -810,11 +826,18 @@ impl VerificationStore for DynamoDbStore {
             .send()
             .await
             .map_err(unavailable("GetItem"))?;
-        Ok(out
+        let found = out
             .item
             .as_ref()
             .and_then(|i| get_s(i, "verification_id"))
-            .and_then(|raw| VerificationId::parse(raw).ok()))
+            .and_then(|raw| VerificationId::parse(raw).ok());
+        if let (Some(id), Ok(mut cache)) = (&found, self.refs.lock()) {
+            if cache.len() >= REF_CACHE_ENTRIES {
+                cache.clear();
+            }
+            cache.insert(cache_key, id.clone());
+        }
+        Ok(found)
     }
 
     async fn load_for_event(
