@@ -81,7 +81,7 @@ async fn a_thousand_shuffled_duplicated_concurrent_deliveries_end_where_in_order
     let mut last_decision: HashMap<String, bool> = HashMap::new();
     for round in 0..39 {
         for bond_id in &bond_ids {
-            let pass = (round + rng.below(2)) % 2 == 0;
+            let pass = (round + rng.below(2)).is_multiple_of(2);
             stack.emulator.decide(bond_id, pass).await;
             last_decision.insert(bond_id.clone(), pass);
         }
