@@ -242,10 +242,8 @@ pub async fn snapshot(stack: &LocalStack) -> Vec<Vec<(String, String)>> {
         .await
         .into_iter()
         .map(|item| {
-            let mut attrs: Vec<(String, String)> = item
-                .into_iter()
-                .map(|(k, v)| (k, canonical(&v)))
-                .collect();
+            let mut attrs: Vec<(String, String)> =
+                item.into_iter().map(|(k, v)| (k, canonical(&v))).collect();
             attrs.sort();
             attrs
         })

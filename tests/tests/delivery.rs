@@ -118,6 +118,10 @@ async fn a_thousand_shuffled_duplicated_concurrent_deliveries_end_where_in_order
         {
             assert!(seen.insert(h.to_string()), "{id}: {h} applied twice");
         }
+        assert!(
+            !seen.is_empty(),
+            "{id}: webhook changes carry their event id"
+        );
         let customer = get(&format!(
             "{}/v1/customers/{}/verification",
             stack.api_url,

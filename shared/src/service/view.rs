@@ -35,6 +35,9 @@ pub fn verification_json(v: &Verification) -> Value {
             if h.superseded {
                 e["superseded"] = Value::Bool(true);
             }
+            if let Some(id) = &h.event_id {
+                e["event_id"] = Value::String(id.clone());
+            }
             e
         })
         .collect();
