@@ -246,6 +246,7 @@ impl Emulator {
             .route("/_emulator/deliveries/{seq}/deliver", post(deliver_one))
             .route("/_emulator/config", post(set_config))
             .route("/_emulator/faults", post(add_fault))
+            .route("/_emulator/delays", post(add_delay))
             .route(
                 "/_emulator/identifications/{id}/update",
                 post(operator_update),
@@ -391,6 +392,21 @@ fn one() -> usize {
 async fn add_fault(State(emu): State<Emulator>, Json(f): Json<Fault>) -> Json<Value> {
     emu.fail_next(&f.endpoint, f.status, f.times);
     Json(json!({"endpoint": f.endpoint, "status": f.status, "times": f.times}))
+}
+
+#[derive(Deserialize)]
+struct Delay {
+    endpoint: String,
+    delay_ms: u64,
+    #[serde(default = "one")]
+    times: usize,
+}
+
+/// `POST /_emulator/delays {"endpoint": "bond_kyc", "delay_ms": 1500, "times": 1}`: the call does
+/// its work, then answers late (a client timeout after the provider took the request).
+async fn add_delay(State(emu): State<Emulator>, Json(d): Json<Delay>) -> Json<Value> {
+    emu.delay_next(&d.endpoint, Duration::from_millis(d.delay_ms), d.times);
+    Json(json!({"endpoint": d.endpoint, "delay_ms": d.delay_ms, "times": d.times}))
 }
 
 #[derive(Deserialize)]

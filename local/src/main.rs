@@ -2,7 +2,8 @@
 //! emulator and the API on localhost. Prints one `ready …` line when up; Ctrl-C stops everything.
 //!
 //! Ports: `API_PORT` (3000), `EMULATOR_PORT` (4010), `DYNAMODB_PORT` (8000); `DYNAMODB_ENDPOINT`
-//! uses a DynamoDB that is already running instead of starting one.
+//! uses a DynamoDB that is already running instead of starting one. The reconciler runs every
+//! minute (`RECONCILE_QUIET_SECONDS`, default 900, decides what counts as quiet).
 
 use std::collections::HashMap;
 
@@ -37,9 +38,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         table_name: std::env::var("TABLE_NAME").unwrap_or_else(|_| "kyc-local".into()),
         api_addr: ([127, 0, 0, 1], port("API_PORT", 3000)?).into(),
         emulator_addr: ([127, 0, 0, 1], port("EMULATOR_PORT", 4010)?).into(),
-        env: HashMap::new(),
+        // Tunables a developer may set; everything else points at the local stack.
+        env: [
+            "RECONCILE_QUIET_SECONDS",
+            "WEBHOOK_GRACE_SECONDS",
+            "PROVIDER_TIMEOUT_MS",
+        ]
+        .into_iter()
+        .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_owned(), v)))
+        .collect::<HashMap<_, _>>(),
         emulator: emulator::EmulatorConfig::default(),
         clock: None,
+        // As the template's schedule does on AWS, but every minute.
+        reconcile_every: Some(std::time::Duration::from_secs(60)),
     };
     let stack = match LocalStack::start(options).await {
         Ok(stack) => stack,

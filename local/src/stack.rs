@@ -48,6 +48,8 @@ pub struct StackOptions {
     pub emulator: EmulatorConfig,
     /// The functions' clock (tests move it); the system clock when `None`.
     pub clock: Option<Arc<dyn Clock>>,
+    /// Run the reconciler this often, as the template's schedule does on AWS (`None`: never).
+    pub reconcile_every: Option<std::time::Duration>,
 }
 
 impl Default for StackOptions {
@@ -60,6 +62,7 @@ impl Default for StackOptions {
             env: HashMap::new(),
             emulator: EmulatorConfig::default(),
             clock: None,
+            reconcile_every: None,
         }
     }
 }
@@ -210,6 +213,24 @@ impl LocalStack {
         let (api_addr, api_task) =
             crate::api::serve(app.clone(), &template.routes, api_addr).await?;
 
+        let mut tasks = vec![emulator_task, api_task];
+        if let Some(every) = options.reconcile_every {
+            let reconciling = app.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut tick = tokio::time::interval(every);
+                tick.tick().await;
+                loop {
+                    tick.tick().await;
+                    let s = &reconciling.settings;
+                    if let Err(e) = reconciling
+                        .reconcile(s.reconcile_quiet, s.reconcile_batch)
+                        .await
+                    {
+                        tracing::warn!(code = e.code.as_str(), "local reconciler run failed");
+                    }
+                }
+            }));
+        }
         Ok(Self {
             api_url: format!("http://{api_addr}"),
             emulator_url,
@@ -220,7 +241,7 @@ impl LocalStack {
             dynamodb: admin,
             calls,
             _db: db,
-            tasks: vec![emulator_task, api_task],
+            tasks,
         })
     }
 
