@@ -78,6 +78,25 @@ async fn the_same_webhook_delivered_twice_is_applied_once() {
     assert!(concurrent.iter().all(|s| *s == Some(200)), "{concurrent:?}");
     let again = fetch(&stack, v["id"].as_str().unwrap()).await;
     assert_eq!(again["history"], first["history"], "no event applied twice");
+    // Each processed event is kept for audit, without the payload's personal data.
+    let events: Vec<_> = items(&stack)
+        .await
+        .into_iter()
+        .filter(|i| i["sk"].as_s().unwrap() == "EVENT")
+        .collect();
+    assert_eq!(events.len(), n);
+    for e in &events {
+        let raw: Value = serde_json::from_str(e["raw_event"].as_s().unwrap()).unwrap();
+        assert!(
+            raw["type"].is_string() && raw["payload"]["id"].is_string(),
+            "{raw}"
+        );
+        assert!(
+            raw["payload"].get("document").is_none(),
+            "no document data in the audit copy"
+        );
+        assert!(e.contains_key("expires_at"));
+    }
     assert_eq!(
         statuses(&again),
         ["pending", "in_progress", "in_review", "approved"]
