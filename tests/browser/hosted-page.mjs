@@ -1,0 +1,128 @@
+// Browser test of the emulator's hosted page, driven by Playwright in Debian's Chromium:
+// create through the API -> open verification_url -> click through -> decide -> fetch.
+// Starts `kyc-local` itself on free ports, fails on any console error, and keeps a screenshot
+// of every step in tests/screenshots/.
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const require = createRequire(join(root, '.local', 'package.json'));
+const { chromium } = require('playwright-core');
+const shots = join(root, 'tests', 'screenshots');
+mkdirSync(shots, { recursive: true });
+const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
+
+function startStack() {
+  const bin = join(root, 'target', 'debug', 'kyc-local');
+  const child = spawn(bin, [], {
+    env: { ...process.env, API_PORT: '0', EMULATOR_PORT: '0', DYNAMODB_PORT: '0', RUST_LOG: 'warn' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('kyc-local did not print its ready line in 60 s')), 60_000);
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      if (!line.startsWith('ready ')) return;
+      clearTimeout(timer);
+      const url = (name) => line.match(new RegExp(`${name}=(\\S+)`))[1];
+      resolve({ child, api: url('api'), emulator: url('emulator') });
+    });
+    child.on('exit', (code) => reject(new Error(`kyc-local exited with ${code}`)));
+  });
+}
+
+async function api(stack, method, path, body) {
+  const resp = await fetch(`${stack.api}${path}`, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    body: body && JSON.stringify(body),
+  });
+  return { status: resp.status, body: await resp.json() };
+}
+
+function assert(cond, message) {
+  if (!cond) throw new Error(message);
+}
+
+async function flow(stack, browser, name, customer, decide) {
+  const created = await api(stack, 'POST', '/v1/verifications', {
+    customer_id: customer,
+    applicant: { first_name: 'Ada', last_name: 'Lovelace', country_code: 'GB' },
+    return_url: 'https://example.com/kyc/done',
+  });
+  assert(created.status === 201, `${name}: create answered ${created.status}`);
+  const page = await browser.newPage({ viewport: { width: 720, height: 900 } });
+  const errors = [];
+  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+  page.on('pageerror', (e) => errors.push(String(e)));
+  let step = 0;
+  const shot = async (label) => page.screenshot({ path: join(shots, `${name}-${++step}-${label}.png`), fullPage: true });
+
+  await page.goto(created.body.verification_url);
+  await shot('consent');
+  await page.click('#consent');
+  await page.waitForSelector('#document');
+  await shot('document');
+  await page.click('#document');
+  await page.waitForSelector('#selfie');
+  await shot('selfie');
+  await page.click('#selfie');
+  await page.waitForSelector('#approve');
+  await shot('outcome');
+  const expected = await decide(page, shot);
+  await page.waitForSelector('#result');
+  await shot('finished');
+  assert(errors.length === 0, `${name}: console errors: ${errors.join(' | ')}`);
+  await page.close();
+
+  const fetched = await api(stack, 'GET', `/v1/verifications/${created.body.id}`);
+  assert(fetched.body.status === expected.status, `${name}: status ${fetched.body.status}, expected ${expected.status}`);
+  if (expected.reason) {
+    assert(fetched.body.decision.provider_reason === expected.reason, `${name}: reason ${fetched.body.decision.provider_reason}`);
+  }
+}
+
+const tests = [
+  ['approve', 'cus_browser_approve', async (page) => {
+    await page.click('#approve');
+    return { status: 'approved' };
+  }],
+  ['reject', 'cus_browser_reject', async (page) => {
+    await page.selectOption('#reason', 'DocumentIsExpired');
+    await page.click('#reject');
+    return { status: 'rejected', reason: 'DocumentIsExpired' };
+  }],
+  ['review', 'cus_browser_review', async (page, shot) => {
+    await page.click('#review');
+    await page.waitForSelector('#operator_approve');
+    await shot('manual-review');
+    await page.click('#operator_approve');
+    return { status: 'approved', reason: 'ManuallyIdentified' };
+  }],
+];
+
+const stack = await startStack();
+const browser = await chromium.launch({
+  executablePath,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync'],
+});
+let passed = 0;
+let failed = 0;
+for (const [name, customer, decide] of tests) {
+  try {
+    await flow(stack, browser, name, customer, decide);
+    console.log(`ok    browser: ${name}`);
+    passed++;
+  } catch (e) {
+    console.log(`FAIL  browser: ${name}: ${e.message}`);
+    failed++;
+  }
+}
+await browser.close();
+stack.child.kill('SIGINT');
+console.log(`browser: ${passed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);
