@@ -4,11 +4,11 @@
 
 use std::time::{Duration, Instant};
 
-use axum::extract::{Path, State};
+use axum::extract::{Multipart, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, patch, post};
-use axum::{Form, Json, Router};
+use axum::{Json, Router};
 use chrono::{DateTime, SecondsFormat, Utc};
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
@@ -411,8 +411,9 @@ async fn upload_page(
     let doc = document.replace('_', " ");
     Html(format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><link rel=\"icon\" href=\"data:,\"><title>Upload {doc}</title></head><body>\
-<h1>Upload your {doc}</h1><form method=\"post\"><input type=\"hidden\" name=\"document\" value=\"{document}\">\
-<button id=\"upload\" type=\"submit\">Upload a sample {doc}</button></form></body></html>"
+<h1>Upload your {doc}</h1><p>Any image will do: this is the emulator.</p>\
+<form method=\"post\" enctype=\"multipart/form-data\"><input type=\"file\" id=\"file\" name=\"file\" accept=\"image/*,application/pdf\" required> \
+<button id=\"upload\" type=\"submit\">Upload</button></form></body></html>"
     ))
     .into_response()
 }
@@ -420,8 +421,22 @@ async fn upload_page(
 async fn upload_form(
     State(emu): State<Emulator>,
     Path((id, document)): Path<(String, String)>,
-    Form(_f): Form<std::collections::HashMap<String, String>>,
+    mut form: Multipart,
 ) -> Response {
+    // The document is any file: only that one arrived, with some bytes, matters here.
+    let mut received = false;
+    while let Ok(Some(field)) = form.next_field().await {
+        if field.name() == Some("file") {
+            received = field.bytes().await.is_ok_and(|b| !b.is_empty());
+        }
+    }
+    if !received {
+        return (
+            StatusCode::BAD_REQUEST,
+            Html("<h1>Choose a file to upload</h1>".to_owned()),
+        )
+            .into_response();
+    }
     match emu.upload(&id, &[document]).await {
         Some(_) => {
             Html("<h1>Thank you</h1><p id=\"done\">Your document was received.</p>".to_owned())
@@ -466,9 +481,7 @@ impl Emulator {
             });
             seq
         };
-        if self.config().auto_deliver {
-            self.deliver(seq).await;
-        }
+        self.dispatch(seq).await;
     }
 
     fn set_kyc(&self, id: &str, status: &str) {

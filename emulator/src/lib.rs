@@ -52,6 +52,14 @@ pub struct EmulatorConfig {
     pub bond_result_delay: Duration,
     /// The emulator's own address, for links it hands out (set when it starts serving).
     pub public_url: Option<String>,
+    /// Webhook chaos, as standing settings: every webhook sent twice; each held until the next
+    /// one and sent after it (out of order); sent late; or recorded and never sent.
+    pub duplicate_webhooks: bool,
+    pub reorder_webhooks: bool,
+    pub webhook_delay: Duration,
+    pub drop_webhooks: bool,
+    /// When set, every new IDV completes by itself with this outcome (no page needed).
+    pub default_outcome: Option<Outcome>,
 }
 
 impl Default for EmulatorConfig {
@@ -72,6 +80,11 @@ impl Default for EmulatorConfig {
             bond_webhook_url: None,
             bond_result_delay: Duration::from_millis(50),
             public_url: None,
+            duplicate_webhooks: false,
+            reorder_webhooks: false,
+            webhook_delay: Duration::ZERO,
+            drop_webhooks: false,
+            default_outcome: None,
         }
     }
 }
@@ -118,6 +131,8 @@ pub(crate) struct Inner {
     pub counters: BTreeMap<String, usize>,
     /// Answers to give instead of the real ones, per endpoint, next first.
     pub faults: HashMap<String, std::collections::VecDeque<u16>>,
+    /// A webhook held back to be sent after the next one (reorder mode).
+    pub held: Option<usize>,
     pub last_event_at: Option<DateTime<Utc>>,
 }
 
@@ -144,6 +159,53 @@ impl Emulator {
         }))
     }
 
+    /// Send a newly recorded webhook the way the settings say.
+    pub(crate) async fn dispatch(&self, seq: usize) {
+        let config = self.config();
+        if !config.auto_deliver || config.drop_webhooks {
+            return;
+        }
+        if config.reorder_webhooks {
+            // Hold this one; the next one goes first. A lone held webhook goes after a moment.
+            let previous = self.inner().held.replace(seq);
+            match previous {
+                Some(prev) => {
+                    self.inner().held = None;
+                    self.send(seq, &config).await;
+                    self.send(prev, &config).await;
+                }
+                None => {
+                    let emu = self.clone();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(Duration::from_millis(300)).await;
+                        let still = emu.inner().held.take_if(|h| *h == seq);
+                        if still.is_some() {
+                            let config = emu.config();
+                            emu.send(seq, &config).await;
+                        }
+                    });
+                }
+            }
+            return;
+        }
+        if !config.webhook_delay.is_zero() {
+            let emu = self.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(config.webhook_delay).await;
+                emu.send(seq, &config).await;
+            });
+            return;
+        }
+        self.send(seq, &config).await;
+    }
+
+    async fn send(&self, seq: usize, config: &EmulatorConfig) {
+        self.deliver(seq).await;
+        if config.duplicate_webhooks {
+            self.deliver(seq).await;
+        }
+    }
+
     pub(crate) fn inner(&self) -> MutexGuard<'_, Inner> {
         self.0
             .inner
@@ -165,6 +227,11 @@ impl Emulator {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .webhook_url = url;
+    }
+
+    /// Change the settings in place.
+    pub fn update(&self, change: impl FnOnce(&mut EmulatorConfig)) {
+        change(&mut self.0.config.lock().unwrap_or_else(|p| p.into_inner()));
     }
 
     pub fn set_auto_deliver(&self, on: bool) {
@@ -312,9 +379,7 @@ impl Emulator {
             });
             seq
         };
-        if config.auto_deliver {
-            self.deliver(seq).await;
-        }
+        self.dispatch(seq).await;
     }
 
     /// Send delivery `seq` (again) to the webhook URL with Basic auth; returns the answer's status.
@@ -443,9 +508,29 @@ async fn operator_update(
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct ConfigPatch {
     auto_deliver: Option<bool>,
     webhook_url: Option<String>,
+    duplicate_webhooks: Option<bool>,
+    reorder_webhooks: Option<bool>,
+    webhook_delay_ms: Option<u64>,
+    drop_webhooks: Option<bool>,
+    /// `"approve"`, `"reject"`, or `null` to clear.
+    #[serde(default, deserialize_with = "outcome_patch")]
+    default_outcome: Option<Option<Outcome>>,
+}
+
+fn outcome_patch<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<Outcome>>, D::Error> {
+    let raw: Option<String> = Option::deserialize(d)?;
+    match raw.as_deref() {
+        None => Ok(Some(None)),
+        Some("approve") => Ok(Some(Some(Outcome::Approve))),
+        Some("reject") => Ok(Some(Some(Outcome::Reject))),
+        Some(other) => Err(serde::de::Error::custom(format!("unknown outcome {other}"))),
+    }
 }
 
 async fn set_config(State(emu): State<Emulator>, Json(patch): Json<ConfigPatch>) -> Json<Value> {
@@ -455,6 +540,31 @@ async fn set_config(State(emu): State<Emulator>, Json(patch): Json<ConfigPatch>)
     if let Some(url) = patch.webhook_url {
         emu.set_webhook_url(Some(url));
     }
+    emu.update(|c| {
+        if let Some(v) = patch.duplicate_webhooks {
+            c.duplicate_webhooks = v;
+        }
+        if let Some(v) = patch.reorder_webhooks {
+            c.reorder_webhooks = v;
+        }
+        if let Some(ms) = patch.webhook_delay_ms {
+            c.webhook_delay = Duration::from_millis(ms);
+        }
+        if let Some(v) = patch.drop_webhooks {
+            c.drop_webhooks = v;
+        }
+        if let Some(o) = patch.default_outcome {
+            c.default_outcome = o;
+        }
+    });
     let c = emu.config();
-    Json(json!({ "auto_deliver": c.auto_deliver, "webhook_url": c.webhook_url }))
+    Json(json!({
+        "auto_deliver": c.auto_deliver,
+        "webhook_url": c.webhook_url,
+        "duplicate_webhooks": c.duplicate_webhooks,
+        "reorder_webhooks": c.reorder_webhooks,
+        "webhook_delay_ms": c.webhook_delay.as_millis() as u64,
+        "drop_webhooks": c.drop_webhooks,
+        "default_outcome": c.default_outcome.map(|o| match o { Outcome::Approve => "approve", Outcome::Reject => "reject" }),
+    }))
 }
