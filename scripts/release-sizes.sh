@@ -22,10 +22,28 @@ case "$arch" in
   *) echo "usage: $0 [arm64|x86_64]"; exit 2 ;;
 esac
 
-printf '%-22s %-8s %12s %10s  %s\n' function arch bytes MiB "target <= ${target_mib} MiB"
+budget_file=scripts/size-budget.txt
+over_budget=0
+printf '%-22s %-8s %12s %10s  %-26s %s\n' function arch bytes MiB "target <= ${target_mib} MiB" "budget (+10% allowed)"
 for f in "${functions[@]}"; do
   bytes=$(stat -c %s "$(path "$f")")
   mib=$(awk -v b="$bytes" 'BEGIN { printf "%.2f", b / 1048576 }')
   verdict=$(awk -v b="$bytes" -v t="$target_mib" 'BEGIN { d = b / 1048576 - t; if (d <= 0) printf "ok (%.2f MiB under)", -d; else printf "OVER by %.2f MiB", d }')
-  printf '%-22s %-8s %12s %10s  %s\n' "$f" "$arch" "$bytes" "$mib" "$verdict"
+  budget=$(awk -v f="$f" '$1 == f { print $2 }' "$budget_file")
+  if [ "$arch" = arm64 ] && [ -n "$budget" ]; then
+    growth=$(awk -v b="$bytes" -v g="$budget" 'BEGIN { printf "%+.1f%%", (b / g - 1) * 100 }')
+    if awk -v b="$bytes" -v g="$budget" 'BEGIN { exit !(b > g * 1.10) }'; then
+      budget_verdict="OVER BUDGET ($growth of $budget)"
+      over_budget=1
+    else
+      budget_verdict="ok ($growth of $budget)"
+    fi
+  else
+    budget_verdict="-"
+  fi
+  printf '%-22s %-8s %12s %10s  %-26s %s\n' "$f" "$arch" "$bytes" "$mib" "$verdict" "$budget_verdict"
 done
+if [ "$over_budget" = 1 ]; then
+  echo "a bootstrap grew more than 10% over its budget in $budget_file"
+  exit 1
+fi
