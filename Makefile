@@ -10,7 +10,7 @@ PLAYWRIGHT := $(LOCAL)/node_modules/playwright-core/package.json
 CHROMIUM ?= /usr/bin/chromium
 export CHROMIUM
 
-.PHONY: dev test deps check-tools check-browser lint release-sizes
+.PHONY: dev test deps check-tools check-browser lint release-sizes bench
 
 check-tools:
 	@command -v cargo >/dev/null || { echo "missing: Rust (cargo). Install it with rustup: https://rustup.rs"; exit 1; }
@@ -48,3 +48,10 @@ lint:
 ## Release builds of the three functions, with the size of each bootstrap.
 release-sizes:
 	bash scripts/release-sizes.sh
+
+## Benchmarks (not part of `make test`): release bootstraps and a hello-world floor under a local
+## Lambda Runtime API, then the handlers' work without I/O.
+bench: deps
+	cargo build --release -p create-verification -p webhook-ingest -p fetch-result -p bench --bins
+	cargo run --release --quiet -p bench --bin lambda-bench
+	cargo bench -p bench --bench handler

@@ -77,6 +77,8 @@ pub struct LocalStack {
     pub dynamodb: aws_sdk_dynamodb::Client,
     /// Every DynamoDB call the functions make, by operation.
     pub calls: CallCounter,
+    /// The environment the functions were configured from (what a Lambda would get).
+    pub function_env: HashMap<String, String>,
     _db: Option<DynamoDbLocal>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -240,6 +242,7 @@ impl LocalStack {
             emulator,
             dynamodb: admin,
             calls,
+            function_env: env,
             _db: db,
             tasks,
         })

@@ -1,0 +1,532 @@
+//! `make bench`: each function's release `bootstrap` (and a hello-world `lambda_runtime` floor)
+//! run as Lambda runs them, under a local implementation of the Lambda Runtime API, fed API
+//! Gateway HTTP API v2 events, against DynamoDB Local and the provider emulator. Reports size,
+//! init (process start to first `/next` poll), first-request and warm latency against a bare
+//! DynamoDB GetItem/PutItem issued from Rust through the same path, peak RSS, and DynamoDB and
+//! provider calls per request.
+//!
+//! Absolute times on a shared machine drift; ratios measured in one run do not. DynamoDB Local is
+//! not DynamoDB: its latencies are for comparison only.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use axum::body::Bytes;
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use bench::{ms, percentile};
+use local_stack::{LocalStack, StackOptions};
+use serde_json::{json, Value};
+use tokio::sync::{mpsc, oneshot};
+
+const COLD_STARTS: usize = 20;
+const WARM: usize = 1000;
+
+type Reply = oneshot::Sender<(Instant, Value)>;
+
+#[derive(Default)]
+struct Runtime {
+    first_poll: Mutex<Option<Instant>>,
+    queue: tokio::sync::Mutex<Option<mpsc::Receiver<(String, Value, Reply)>>>,
+    waiting: Mutex<HashMap<String, Reply>>,
+    errors: Mutex<Vec<String>>,
+}
+
+async fn next(State(rt): State<Arc<Runtime>>) -> Response {
+    rt.first_poll
+        .lock()
+        .unwrap()
+        .get_or_insert_with(Instant::now);
+    let item = {
+        let mut queue = rt.queue.lock().await;
+        match queue.as_mut() {
+            Some(rx) => rx.recv().await,
+            None => None,
+        }
+    };
+    let Some((id, event, reply)) = item else {
+        return StatusCode::GONE.into_response();
+    };
+    rt.waiting.lock().unwrap().insert(id.clone(), reply);
+    let deadline = (std::time::SystemTime::now() + Duration::from_secs(25))
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    (
+        [
+            ("lambda-runtime-aws-request-id", id),
+            ("lambda-runtime-deadline-ms", deadline.to_string()),
+            (
+                "lambda-runtime-invoked-function-arn",
+                "arn:aws:lambda:us-east-1:000000000000:function:bench".to_owned(),
+            ),
+            (
+                "lambda-runtime-trace-id",
+                "Root=1-00000000-000000000000000000000000".to_owned(),
+            ),
+        ],
+        Json(event),
+    )
+        .into_response()
+}
+
+async fn respond(
+    State(rt): State<Arc<Runtime>>,
+    UrlPath(id): UrlPath<String>,
+    body: Bytes,
+) -> StatusCode {
+    let at = Instant::now();
+    let value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    if let Some(reply) = rt.waiting.lock().unwrap().remove(&id) {
+        let _ = reply.send((at, value));
+    }
+    StatusCode::ACCEPTED
+}
+
+async fn error(State(rt): State<Arc<Runtime>>, body: Bytes) -> StatusCode {
+    rt.errors
+        .lock()
+        .unwrap()
+        .push(String::from_utf8_lossy(&body).into_owned());
+    StatusCode::ACCEPTED
+}
+
+/// A pass-through to DynamoDB Local that counts calls by operation.
+#[derive(Clone)]
+struct Proxy {
+    target: String,
+    http: reqwest::Client,
+    counts: Arc<Mutex<BTreeMap<String, usize>>>,
+}
+
+async fn forward(State(p): State<Proxy>, headers: HeaderMap, body: Bytes) -> Response {
+    let op = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|t| t.rsplit('.').next())
+        .unwrap_or("unknown")
+        .to_owned();
+    *p.counts.lock().unwrap().entry(op).or_default() += 1;
+    let mut req = p.http.post(&p.target).body(body);
+    for (k, v) in &headers {
+        if k != "host" && k != "content-length" {
+            req = req.header(k, v);
+        }
+    }
+    match req.send().await {
+        Ok(resp) => {
+            let status =
+                StatusCode::from_u16(resp.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+            let ct = resp.headers().get("content-type").cloned();
+            let bytes = resp.bytes().await.unwrap_or_default();
+            let mut out = (status, bytes).into_response();
+            if let Some(ct) = ct {
+                out.headers_mut().insert("content-type", ct);
+            }
+            out
+        }
+        Err(_) => StatusCode::BAD_GATEWAY.into_response(),
+    }
+}
+
+async fn serve(router: Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    addr.to_string()
+}
+
+struct Function {
+    name: &'static str,
+    binary: PathBuf,
+    make_event: Box<dyn Fn(usize) -> Value>,
+}
+
+fn apigw(
+    method: &str,
+    route: &str,
+    path: &str,
+    params: Value,
+    body: Option<String>,
+    headers: Value,
+) -> Value {
+    json!({
+        "version": "2.0",
+        "routeKey": format!("{method} {route}"),
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": headers,
+        "requestContext": {
+            "accountId": "000000000000", "apiId": "bench", "domainName": "bench.local", "domainPrefix": "bench",
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "bench"},
+            "requestId": ulid::Ulid::new().to_string(), "routeKey": format!("{method} {route}"), "stage": "$default",
+            "time": "24/Nov/2026:00:00:00 +0000", "timeEpoch": 0
+        },
+        "pathParameters": params,
+        "body": body,
+        "isBase64Encoded": false
+    })
+}
+
+struct Sample {
+    init: Vec<Duration>,
+    first: Vec<Duration>,
+    warm: Vec<Duration>,
+    rss_kib: u64,
+    dynamodb_per_request: f64,
+    provider_per_request: f64,
+    failures: usize,
+}
+
+fn peak_rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+struct Bench {
+    runtime: Arc<Runtime>,
+    runtime_addr: String,
+    env: HashMap<String, String>,
+}
+
+impl Bench {
+    fn spawn(&self, binary: &Path) -> (Child, Instant, mpsc::Sender<(String, Value, Reply)>) {
+        let (tx, rx) = mpsc::channel(1);
+        *self.runtime.queue.try_lock().expect("queue free") = Some(rx);
+        *self.runtime.first_poll.lock().unwrap() = None;
+        let started = Instant::now();
+        let child = Command::new(binary)
+            .envs(&self.env)
+            .env("AWS_LAMBDA_RUNTIME_API", &self.runtime_addr)
+            .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
+            .env("AWS_LAMBDA_LOG_LEVEL", "INFO")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "local")
+            .env("AWS_SECRET_ACCESS_KEY", "local")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
+        (child, started, tx)
+    }
+
+    async fn wait_first_poll(&self, started: Instant) -> Duration {
+        for _ in 0..20_000 {
+            if let Some(at) = *self.runtime.first_poll.lock().unwrap() {
+                return at - started;
+            }
+            tokio::time::sleep(Duration::from_micros(200)).await;
+        }
+        panic!("the function never polled /next");
+    }
+
+    async fn invoke(
+        &self,
+        tx: &mpsc::Sender<(String, Value, Reply)>,
+        event: Value,
+    ) -> (Duration, Value) {
+        let (reply, done) = oneshot::channel();
+        let sent = Instant::now();
+        tx.send((ulid::Ulid::new().to_string(), event, reply))
+            .await
+            .expect("runtime queue");
+        let (at, value) = tokio::time::timeout(Duration::from_secs(30), done)
+            .await
+            .expect("a response in 30 s")
+            .expect("a response");
+        (at - sent, value)
+    }
+
+    async fn measure(&self, f: &Function, proxy: &Proxy, stack: &LocalStack) -> Sample {
+        let mut init = Vec::new();
+        let mut first = Vec::new();
+        let mut counter = 0usize;
+        let mut failures = 0;
+        let ok = |v: &Value| {
+            v.get("statusCode")
+                .and_then(Value::as_u64)
+                .is_some_and(|s| s < 300)
+        };
+        for _ in 0..COLD_STARTS {
+            let (mut child, started, tx) = self.spawn(&f.binary);
+            init.push(self.wait_first_poll(started).await);
+            let (latency, value) = self.invoke(&tx, (f.make_event)(counter)).await;
+            counter += 1;
+            failures += usize::from(!ok(&value));
+            first.push(latency);
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let (mut child, started, tx) = self.spawn(&f.binary);
+        self.wait_first_poll(started).await;
+        // One request to open connections, as a warm function has.
+        self.invoke(&tx, (f.make_event)(counter)).await;
+        counter += 1;
+        proxy.counts.lock().unwrap().clear();
+        let provider_before: usize = stack.emulator.counters().values().sum();
+        let mut warm = Vec::with_capacity(WARM);
+        for _ in 0..WARM {
+            let (latency, value) = self.invoke(&tx, (f.make_event)(counter)).await;
+            counter += 1;
+            failures += usize::from(!ok(&value));
+            warm.push(latency);
+        }
+        let dynamodb: usize = proxy.counts.lock().unwrap().values().sum();
+        let provider: usize = stack.emulator.counters().values().sum::<usize>() - provider_before;
+        let rss_kib = peak_rss_kib(child.id());
+        let _ = child.kill();
+        let _ = child.wait();
+        Sample {
+            init,
+            first,
+            warm,
+            rss_kib,
+            dynamodb_per_request: dynamodb as f64 / WARM as f64,
+            provider_per_request: provider as f64 / WARM as f64,
+            failures,
+        }
+    }
+}
+
+fn size(path: &Path) -> String {
+    std::fs::metadata(path).map_or_else(
+        |_| "-".to_owned(),
+        |m| format!("{:.2} MiB", m.len() as f64 / 1_048_576.0),
+    )
+}
+
+#[tokio::main]
+async fn main() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let release = root.join("target/release");
+    let stack = LocalStack::start(StackOptions::default())
+        .await
+        .expect("local stack");
+
+    // DynamoDB through a counting pass-through, for the functions and for the floor alike.
+    let proxy = Proxy {
+        target: stack.dynamodb_endpoint.clone(),
+        http: reqwest::Client::new(),
+        counts: Default::default(),
+    };
+    let proxy_url = format!(
+        "http://{}",
+        serve(Router::new().fallback(forward).with_state(proxy.clone())).await
+    );
+    let runtime = Arc::new(Runtime::default());
+    let runtime_addr = serve(
+        Router::new()
+            .route("/2018-06-01/runtime/invocation/next", get(next))
+            .route(
+                "/2018-06-01/runtime/invocation/{id}/response",
+                post(respond),
+            )
+            .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
+            .route("/2018-06-01/runtime/init/error", post(error))
+            .with_state(runtime.clone()),
+    )
+    .await;
+    let mut env = stack.function_env.clone();
+    env.insert("DYNAMODB_ENDPOINT".into(), proxy_url.clone());
+    let bench = Bench {
+        runtime: runtime.clone(),
+        runtime_addr,
+        env,
+    };
+
+    // Fixtures: a verification to fetch, a Bond verification whose events the webhook receives.
+    let created = reqwest::Client::new()
+        .post(format!("{}/v1/verifications", stack.api_url))
+        .json(&json!({"customer_id": "cus_bench_fetch"}))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    let fetch_id = created["id"].as_str().unwrap().to_owned();
+    stack.emulator.set_auto_deliver(false);
+    let bond = reqwest::Client::new()
+        .post(format!("{}/v1/verifications", stack.api_url))
+        .json(&json!({"customer_id": "cus_bench_bond", "provider": "bond", "applicant": {
+            "first_name": "Ada", "last_name": "King", "date_of_birth": "1985-12-10", "email": "ada@example.org",
+            "phone": "2025550111", "phone_country_code": "1", "ssn": "000-00-0000",
+            "address": {"street": "2 Analytical Row", "city": "Boston", "zip_code": "02108", "country": "US"}}}))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert!(bond["id"].is_string(), "{bond}");
+    let bond_customer = loop {
+        if let Some(d) = stack.emulator.deliveries().first() {
+            break d.resource_id.clone();
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let secret = stack.emulator.config().bond_webhook_secret;
+    let base = chrono::Utc::now();
+
+    let functions = vec![
+        Function {
+            name: "hello-world",
+            binary: release.join("hello-world"),
+            make_event: Box::new(|_| json!({"hello": "world"})),
+        },
+        Function {
+            name: "fetch-result",
+            binary: release.join("fetch-result"),
+            make_event: Box::new(move |_| {
+                let path = format!("/v1/verifications/{fetch_id}");
+                apigw(
+                    "GET",
+                    "/v1/verifications/{id}",
+                    &path,
+                    json!({"id": fetch_id}),
+                    None,
+                    json!({}),
+                )
+            }),
+        },
+        Function {
+            name: "create-verification",
+            binary: release.join("create-verification"),
+            make_event: Box::new(|i| {
+                let body = json!({"customer_id": format!("cus_bench_{i}_{}", ulid::Ulid::new())})
+                    .to_string();
+                apigw(
+                    "POST",
+                    "/v1/verifications",
+                    "/v1/verifications",
+                    Value::Null,
+                    Some(body),
+                    json!({"content-type": "application/json"}),
+                )
+            }),
+        },
+        Function {
+            name: "webhook-ingest",
+            binary: release.join("webhook-ingest"),
+            make_event: Box::new(move |i| {
+                let at = (base + chrono::Duration::microseconds(i as i64 + 1))
+                    .to_rfc3339_opts(chrono::SecondsFormat::Micros, false);
+                let body = json!({"event": "kyc.verification.under_review", "customer_id": bond_customer, "occurred_at": at}).to_string();
+                let t = chrono::Utc::now().timestamp().to_string();
+                let sig =
+                    shared::provider::bond::signature::sign(secret.as_bytes(), &t, body.as_bytes());
+                apigw(
+                    "POST",
+                    "/v1/webhooks/{provider}",
+                    "/v1/webhooks/bond",
+                    json!({"provider": "bond"}),
+                    Some(body),
+                    json!({"content-type": "application/json", "bond-signature": format!("t={t},v1={sig},v2={sig}")}),
+                )
+            }),
+        },
+    ];
+
+    // The I/O floor: bare GetItem and PutItem from Rust, through the same pass-through.
+    let floor_client = local_stack::stack::local_dynamodb_client(&proxy_url, None);
+    let mut get_floor = Vec::new();
+    let mut put_floor = Vec::new();
+    for i in 0..WARM + 1 {
+        let t = Instant::now();
+        floor_client
+            .get_item()
+            .table_name(&stack.table_name)
+            .key(
+                "pk",
+                AttributeValue::S(format!("VER#{}", created["id"].as_str().unwrap())),
+            )
+            .key("sk", AttributeValue::S("VERIFICATION".into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap();
+        let g = t.elapsed();
+        let t = Instant::now();
+        floor_client
+            .put_item()
+            .table_name(&stack.table_name)
+            .item("pk", AttributeValue::S(format!("FLOOR#{i}")))
+            .item("sk", AttributeValue::S("FLOOR".into()))
+            .item("n", AttributeValue::N(i.to_string()))
+            .send()
+            .await
+            .unwrap();
+        let p = t.elapsed();
+        if i > 0 {
+            get_floor.push(g);
+            put_floor.push(p);
+        }
+    }
+    let (get_p50, get_p99) = (percentile(&get_floor, 50.0), percentile(&get_floor, 99.0));
+    let (put_p50, put_p99) = (percentile(&put_floor, 50.0), percentile(&put_floor, 99.0));
+
+    let mut rows = Vec::new();
+    let mut hello_init = Duration::ZERO;
+    for f in &functions {
+        eprintln!("measuring {} ...", f.name);
+        let s = bench.measure(f, &proxy, &stack).await;
+        let init = percentile(&s.init, 50.0);
+        if f.name == "hello-world" {
+            hello_init = init;
+        }
+        let warm50 = percentile(&s.warm, 50.0);
+        let floor = if f.name == "fetch-result" {
+            get_p50
+        } else {
+            put_p50
+        };
+        rows.push(format!(
+            "| {} | {} | {} | {:.1} ms ({:.2}×) | {:.1} ms | {:.2} / {:.2} ms | {} | {:.1} MiB | {:.2} | {:.2} | {} |",
+            f.name,
+            size(&f.binary),
+            size(&root.join(format!("target/lambda/{}/bootstrap", f.name))),
+            ms(init),
+            if hello_init.is_zero() { 1.0 } else { init.as_secs_f64() / hello_init.as_secs_f64() },
+            ms(percentile(&s.first, 50.0)),
+            ms(warm50),
+            ms(percentile(&s.warm, 99.0)),
+            if f.name == "hello-world" { "-".to_owned() } else { format!("{:.2}×", warm50.as_secs_f64() / floor.as_secs_f64()) },
+            s.rss_kib as f64 / 1024.0,
+            s.dynamodb_per_request,
+            s.provider_per_request,
+            s.failures,
+        ));
+    }
+    let errors = runtime.errors.lock().unwrap().len();
+    println!("Lambda functions under a local Runtime API ({COLD_STARTS} cold starts, {WARM} warm requests each), {}", chrono::Utc::now().format("%Y-%m-%d"));
+    println!();
+    println!("| function | x86_64 size | arm64 size | init p50 (vs hello) | first request p50 | warm p50 / p99 | warm p50 vs floor | peak RSS | DynamoDB calls/req | provider calls/req | failed |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    for r in rows {
+        println!("{r}");
+    }
+    println!();
+    println!(
+        "I/O floor (bare SDK calls from Rust, same path): GetItem p50 {:.2} ms, p99 {:.2} ms; PutItem p50 {:.2} ms, p99 {:.2} ms. Runtime API errors reported: {errors}.",
+        ms(get_p50),
+        ms(get_p99),
+        ms(put_p50),
+        ms(put_p99)
+    );
+}
