@@ -203,9 +203,10 @@ struct Bench {
 }
 
 impl Bench {
-    fn spawn(&self, binary: &Path) -> (Child, Instant, mpsc::Sender<(String, Value, Reply)>) {
+    async fn spawn(&self, binary: &Path) -> (Child, Instant, mpsc::Sender<(String, Value, Reply)>) {
         let (tx, rx) = mpsc::channel(1);
-        *self.runtime.queue.try_lock().expect("queue free") = Some(rx);
+        // A poll of the previous process may still hold the queue until its sender is gone.
+        *self.runtime.queue.lock().await = Some(rx);
         *self.runtime.first_poll.lock().unwrap() = None;
         let started = Instant::now();
         let child = Command::new(binary)
@@ -264,7 +265,7 @@ impl Bench {
                 .is_some_and(|s| s < 300)
         };
         for _ in 0..COLD_STARTS {
-            let (mut child, started, tx) = self.spawn(&f.binary);
+            let (mut child, started, tx) = self.spawn(&f.binary).await;
             init.push(self.wait_first_poll(started).await);
             let (latency, value) = self.invoke(&tx, (f.make_event)(counter)).await;
             counter += 1;
@@ -272,8 +273,9 @@ impl Bench {
             first.push(latency);
             let _ = child.kill();
             let _ = child.wait();
+            drop(tx);
         }
-        let (mut child, started, tx) = self.spawn(&f.binary);
+        let (mut child, started, tx) = self.spawn(&f.binary).await;
         self.wait_first_poll(started).await;
         // One request to open connections, as a warm function has.
         self.invoke(&tx, (f.make_event)(counter)).await;
@@ -344,6 +346,12 @@ async fn main() {
     .await;
     let mut env = stack.function_env.clone();
     env.insert("DYNAMODB_ENDPOINT".into(), proxy_url.clone());
+    // Where the root certificates are (the template sets it on Lambda), if the caller says.
+    for k in ["SSL_CERT_FILE", "SSL_CERT_DIR"] {
+        if let Ok(v) = std::env::var(k) {
+            env.insert(k.into(), v);
+        }
+    }
     let bench = Bench {
         runtime: runtime.clone(),
         runtime_addr,
