@@ -409,12 +409,14 @@ async fn upload_page(
             .into_response();
     }
     let doc = document.replace('_', " ");
-    Html(format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><link rel=\"icon\" href=\"data:,\"><title>Upload {doc}</title></head><body>\
-<h1>Upload your {doc}</h1><p>Any image will do: this is the emulator.</p>\
+    crate::page::layout(
+        &format!("Upload {doc}"),
+        &format!(
+            "<h1>Upload your {doc}</h1><p>Any image or PDF will do: this is the emulator.</p>\
 <form method=\"post\" enctype=\"multipart/form-data\"><input type=\"file\" id=\"file\" name=\"file\" accept=\"image/*,application/pdf\" required> \
-<button id=\"upload\" type=\"submit\">Upload</button></form></body></html>"
-    ))
+<button class=\"approve\" id=\"upload\" type=\"submit\">Upload</button></form>"
+        ),
+    )
     .into_response()
 }
 
@@ -438,10 +440,11 @@ async fn upload_form(
             .into_response();
     }
     match emu.upload(&id, &[document]).await {
-        Some(_) => {
-            Html("<h1>Thank you</h1><p id=\"done\">Your document was received.</p>".to_owned())
-                .into_response()
-        }
+        Some(_) => crate::page::layout(
+            "Thank you",
+            "<h1>Thank you</h1><p id=\"done\">Your document was received.</p>",
+        )
+        .into_response(),
         None => (
             StatusCode::NOT_FOUND,
             Html("<h1>This upload link is not valid</h1>".to_owned()),

@@ -305,6 +305,8 @@ impl Emulator {
     pub fn router(&self) -> Router {
         Router::new()
             .route("/", get(page::hosted_page))
+            // Browsers ask for it on every page without a <link rel="icon">.
+            .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
             .route("/hosted/{id}", post(page::hosted_action))
             .merge(ondato::routes())
             .merge(bond::routes())

@@ -30,7 +30,7 @@ fn escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-fn layout(title: &str, body: &str) -> Html<String> {
+pub(crate) fn layout(title: &str, body: &str) -> Html<String> {
     Html(format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><link rel=\"icon\" href=\"data:,\">\
@@ -39,7 +39,7 @@ h1{{font-size:1.4rem}}.badge{{display:inline-block;padding:.1rem .5rem;border-ra
 form{{margin:1rem 0}}button{{font-size:1rem;padding:.5rem 1rem;margin-right:.5rem;cursor:pointer}}\
 .approve{{background:#1a7f37;color:#fff;border:0;border-radius:.3rem}}.reject{{background:#cf222e;color:#fff;border:0;border-radius:.3rem}}\
 .secondary{{background:#eaeef2;border:0;border-radius:.3rem}}.tester{{margin-top:2rem;padding:1rem;border:1px dashed #999}}.steps{{display:flex;gap:1rem;padding:0;list-style:none;color:#888}}.steps .now{{color:#0969da;font-weight:bold}}.steps .done{{color:#1a7f37}}footer{{margin-top:2rem;color:#666;font-size:.8rem}}</style></head><body>{body}\
-<footer>Ondato emulator: a local stand-in for the hosted verification page. No data leaves this machine.</footer></body></html>"
+<footer>Provider emulator: a local stand-in for the provider's pages. No data leaves this machine.</footer></body></html>"
     ))
 }
 

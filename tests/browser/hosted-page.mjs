@@ -104,6 +104,44 @@ const tests = [
   }],
 ];
 
+// Bond: documents required; the person follows the upload link and uploads an image.
+async function bondUpload(stack, browser) {
+  const created = await api(stack, 'POST', '/v1/verifications', {
+    customer_id: 'cus_browser_bond',
+    provider: 'bond',
+    applicant: {
+      first_name: 'Grace', last_name: 'Hopper', date_of_birth: '1986-12-09', email: 'grace@example.com',
+      phone: '2025550147', phone_country_code: '1', ssn: '333-33-3333',
+      address: { street: '1 Navy Way', city: 'Arlington', state: 'VA', zip_code: '22202', country: 'US' },
+    },
+  });
+  assert(created.status === 201, `bond: create answered ${created.status}`);
+  const poll = async (want) => {
+    for (let i = 0; i < 100; i++) {
+      const v = await api(stack, 'GET', `/v1/verifications/${created.body.id}`);
+      if (want(v.body)) return v.body;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error('bond: the verification did not get there');
+  };
+  const waiting = await poll((v) => v.required_actions.some((a) => a.upload_url));
+  const page = await browser.newPage({ viewport: { width: 720, height: 600 } });
+  const errors = [];
+  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(waiting.required_actions.find((a) => a.upload_url).upload_url);
+  await page.screenshot({ path: join(shots, 'bond-1-upload.png'), fullPage: true });
+  const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64');
+  await page.setInputFiles('#file', { name: 'id-card.png', mimeType: 'image/png', buffer: png });
+  await page.click('#upload');
+  await page.waitForSelector('#done');
+  await page.screenshot({ path: join(shots, 'bond-2-uploaded.png'), fullPage: true });
+  assert(errors.length === 0, `bond: console errors: ${errors.join(' | ')}`);
+  await page.close();
+  const done = await poll((v) => v.status === 'approved');
+  assert(done.history.some((h) => h.status === 'in_review'), 'bond: under review before the decision');
+}
+
 const stack = await startStack();
 const browser = await chromium.launch({
   executablePath,
@@ -121,6 +159,14 @@ for (const [name, customer, decide] of tests) {
     console.log(`FAIL  browser: ${name}: ${e.message}`);
     failed++;
   }
+}
+try {
+  await bondUpload(stack, browser);
+  console.log('ok    browser: bond-upload');
+  passed++;
+} catch (e) {
+  console.log(`FAIL  browser: bond-upload: ${e.message}`);
+  failed++;
 }
 await browser.close();
 stack.child.kill('SIGINT');
