@@ -89,10 +89,7 @@ impl App {
             Err(e) => {
                 let err = provider_error(e);
                 // 5xx: release the key so a retry runs again; 4xx: the answer is final, keep it.
-                let stored = (err.status() < 500).then(|| StoredResponse {
-                    status: err.status(),
-                    body: err.to_json(&ctx.request_id).to_string(),
-                });
+                let stored = kept_answer(&err, ctx);
                 self.release_quietly(
                     &request.customer_id,
                     request.provider,
@@ -246,10 +243,7 @@ impl App {
                 // The verification stays, not submitted: a retry with the same key resumes it
                 // and a PATCH can correct it. A 5xx releases the key; a refusal is final.
                 let err = provider_error(e);
-                let stored = (err.status() < 500).then(|| StoredResponse {
-                    status: err.status(),
-                    body: err.to_json(&ctx.request_id).to_string(),
-                });
+                let stored = kept_answer(&err, ctx);
                 if let Some(lock) = lock {
                     if let Err(e) = self.store.finish_key(lock, stored.as_ref()).await {
                         tracing::error!(error = %e, "could not finish an idempotency key; it lapses at the deadline");
@@ -395,6 +389,15 @@ impl App {
             ClaimError::Store(e) => Err(store_error(e)),
         }
     }
+}
+
+/// A provider's refusal is final and kept for replays; a 5xx is not (the key is released so a
+/// retry runs again).
+fn kept_answer(err: &ApiError, ctx: &RequestCtx) -> Option<StoredResponse> {
+    (err.status() < 500).then(|| StoredResponse {
+        status: err.status(),
+        body: err.to_json(&ctx.request_id).to_string(),
+    })
 }
 
 fn in_use(retry_after: u64) -> ApiError {

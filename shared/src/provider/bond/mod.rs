@@ -268,15 +268,17 @@ impl BondAdapter {
         &self,
         method: reqwest::Method,
         url: url::Url,
-        body: &Value,
+        body: Option<&Value>,
         idempotency_key: Option<&str>,
     ) -> Result<(u16, Vec<u8>), ProviderError> {
         let mut req = self
             .http
             .request(method, url)
             .header("Identity", &self.config.identity)
-            .header("Authorization", self.config.authorization.expose_secret())
-            .json(body);
+            .header("Authorization", self.config.authorization.expose_secret());
+        if let Some(b) = body {
+            req = req.json(b);
+        }
         if let Some(k) = idempotency_key {
             req = req.header("Idempotency-Key", k);
         }
@@ -392,7 +394,7 @@ impl BondAdapter {
             .call(
                 reqwest::Method::POST,
                 self.url(&["customers", bond_id, "verification-kyc"])?,
-                &Value::Object(body),
+                Some(&Value::Object(body)),
                 Some(&key),
             )
             .await?;
@@ -455,7 +457,7 @@ impl KycProvider for BondAdapter {
             .call(
                 reqwest::Method::POST,
                 self.url(&["customers", ""])?,
-                &body,
+                Some(&body),
                 None,
             )
             .await?;
@@ -512,7 +514,7 @@ impl KycProvider for BondAdapter {
             .call(
                 reqwest::Method::PATCH,
                 self.url(&["customers", &bond_id])?,
-                &body,
+                Some(&body),
                 None,
             )
             .await?;
@@ -539,30 +541,7 @@ impl KycProvider for BondAdapter {
             .as_deref()
             .ok_or_else(|| ProviderError::Unavailable("no Bond customer".into()))?;
         let url = self.url(&["customers", bond_id, "verification-kyc"])?;
-        let resp = self
-            .http
-            .get(url)
-            .header("Identity", &self.config.identity)
-            .header("Authorization", self.config.authorization.expose_secret())
-            .send()
-            .await
-            .map_err(|e| {
-                if e.is_timeout() {
-                    ProviderError::Timeout
-                } else {
-                    ProviderError::Unavailable("could not reach bond".into())
-                }
-            })?;
-        let status = resp.status().as_u16();
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|_| ProviderError::Unavailable("bond's answer broke off".into()))?;
-        if status >= 500 || status == 429 {
-            return Err(ProviderError::Unavailable(format!(
-                "bond answered {status}"
-            )));
-        }
+        let (status, bytes) = self.call(reqwest::Method::GET, url, None, None).await?;
         if !(200..300).contains(&status) {
             return Err(Self::rejected(status, &bytes, "status request"));
         }
