@@ -9,6 +9,8 @@ use aws_credential_types::Credentials;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Region};
 use emulator::{Emulator, EmulatorConfig};
 use shared::clock::Clock;
+use shared::net;
+use shared::service::Clients;
 use shared::store::metrics::CallCounter;
 use shared::{App, Config};
 
@@ -27,6 +29,8 @@ pub enum StackError {
     Config(#[from] shared::config::ConfigError),
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Init(#[from] shared::service::InitError),
 }
 
 /// Where the stack's DynamoDB comes from.
@@ -89,8 +93,12 @@ pub fn local_dynamodb_client(
     endpoint: &str,
     counter: Option<&CallCounter>,
 ) -> aws_sdk_dynamodb::Client {
+    // Both fail only on a build-time mismatch of TLS crates, never on input.
+    let tls = net::tls_config().expect("the TLS configuration builds");
+    let http = net::dynamodb_http_client(&tls).expect("the DynamoDB HTTP client builds");
     let mut builder = aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
+        .http_client(http)
         .region(Region::new("us-east-1"))
         .endpoint_url(endpoint)
         .credentials_provider(Credentials::new(
@@ -149,6 +157,10 @@ impl LocalStack {
                 "local-idempotency-secret-not-for-production".into(),
             ),
             ("DYNAMODB_ENDPOINT".into(), endpoint.clone()),
+            // What Lambda sets; DynamoDB Local accepts any credentials.
+            ("AWS_REGION".into(), "us-east-1".into()),
+            ("AWS_ACCESS_KEY_ID".into(), "local".into()),
+            ("AWS_SECRET_ACCESS_KEY".into(), "local".into()),
             ("PROVIDERS".into(), "ondato,bond".into()),
             (
                 "ONDATO_TOKEN_URL".into(),
@@ -202,13 +214,12 @@ impl LocalStack {
         env.extend(options.env);
         let config = Config::from_lookup(|k| env.get(k).cloned())?;
         let calls = CallCounter::new();
-        let dynamodb = local_dynamodb_client(&endpoint, Some(&calls));
-        let mut app = App::from_config(
-            &config,
-            dynamodb.clone(),
-            shared::service::provider_http_client(&config)
-                .map_err(|e| std::io::Error::other(e.to_string()))?,
+        // The functions' own wiring, plus a counter of DynamoDB calls.
+        let clients = Clients::from_config(&config).await?;
+        let dynamodb = aws_sdk_dynamodb::Client::from_conf(
+            clients.dynamodb.interceptor(calls.clone()).build(),
         );
+        let mut app = App::from_config(&config, dynamodb.clone(), clients.http);
         if let Some(clock) = options.clock {
             app.clock = clock;
         }

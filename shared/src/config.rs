@@ -22,6 +22,8 @@ pub struct Config {
     pub table_name: String,
     /// Override for DynamoDB's endpoint (DynamoDB Local); unset on AWS.
     pub dynamodb_endpoint: Option<String>,
+    /// The region and credentials Lambda puts in the environment, when it does.
+    pub aws: AwsEnvironment,
     pub providers: Vec<ProviderName>,
     pub default_provider: ProviderName,
     /// Keys request fingerprints of idempotent requests (at least 32 characters).
@@ -38,6 +40,24 @@ pub struct Config {
     pub reconcile_quiet: Duration,
     /// At most this many verifications per reconciler run.
     pub reconcile_batch: usize,
+}
+
+/// `AWS_REGION` and the execution role's credentials (`AWS_ACCESS_KEY_ID`,
+/// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), as Lambda sets them. Taken from here, the SDK
+/// builds no provider chain at init (no profile files, no STS client, no metadata service). A
+/// Lambda process's environment never changes, so reading them once equals reading them per call.
+/// Where they are absent the SDK's default chains apply.
+#[derive(Clone, Default)]
+pub struct AwsEnvironment {
+    pub region: Option<String>,
+    pub credentials: Option<AwsCredentials>,
+}
+
+#[derive(Clone)]
+pub struct AwsCredentials {
+    pub access_key_id: String,
+    pub secret_access_key: SecretString,
+    pub session_token: Option<SecretString>,
 }
 
 impl std::fmt::Debug for Config {
@@ -191,6 +211,20 @@ impl Config {
         Ok(Self {
             table_name,
             dynamodb_endpoint: env.optional("DYNAMODB_ENDPOINT"),
+            aws: AwsEnvironment {
+                region: env.optional("AWS_REGION"),
+                credentials: match (
+                    env.optional("AWS_ACCESS_KEY_ID"),
+                    env.optional("AWS_SECRET_ACCESS_KEY"),
+                ) {
+                    (Some(access_key_id), Some(secret)) => Some(AwsCredentials {
+                        access_key_id,
+                        secret_access_key: SecretString::from(secret),
+                        session_token: env.optional("AWS_SESSION_TOKEN").map(SecretString::from),
+                    }),
+                    _ => None,
+                },
+            },
             providers,
             default_provider,
             idempotency_secret: SecretString::from(idempotency_secret),
@@ -250,6 +284,27 @@ mod tests {
         assert_eq!(o.idv_api_url.as_str(), "https://idvapi.ondato.com/");
         assert_eq!(o.webhook_passwords.len(), 2);
         assert_eq!(c.webhook_grace, Duration::from_secs(3600));
+    }
+
+    #[test]
+    fn lambda_region_and_credentials_are_read_when_present_and_left_to_the_sdk_otherwise() {
+        let c = load(&full()).unwrap();
+        assert!(c.aws.region.is_none() && c.aws.credentials.is_none());
+        let mut env = full();
+        env.extend([
+            ("AWS_REGION", "eu-west-1"),
+            ("AWS_ACCESS_KEY_ID", "ASIAEXAMPLE"),
+            ("AWS_SECRET_ACCESS_KEY", "secret"),
+            ("AWS_SESSION_TOKEN", "token"),
+        ]);
+        let c = load(&env).unwrap();
+        assert_eq!(c.aws.region.as_deref(), Some("eu-west-1"));
+        let creds = c.aws.credentials.unwrap();
+        assert_eq!(creds.access_key_id, "ASIAEXAMPLE");
+        assert!(creds.session_token.is_some());
+        // A key without its secret is not a credential: the SDK's chain decides.
+        env.remove("AWS_SECRET_ACCESS_KEY");
+        assert!(load(&env).unwrap().aws.credentials.is_none());
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod net;
 pub mod provider;
 pub mod service;
 pub mod store;

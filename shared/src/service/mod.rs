@@ -10,6 +10,7 @@ mod webhook;
 use std::sync::Arc;
 use std::time::Duration;
 
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use chrono::{DateTime, Utc};
 
 pub use fetch::CustomerView;
@@ -20,6 +21,7 @@ pub use webhook::WebhookAck;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::domain::ProviderName;
+use crate::net;
 use crate::provider::bond::BondAdapter;
 use crate::provider::ondato::OndatoAdapter;
 use crate::provider::Providers;
@@ -90,6 +92,8 @@ pub struct App {
 pub enum InitError {
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
+    #[error("could not build the TLS configuration: {0}")]
+    Tls(#[from] rustls::Error),
     #[error("could not build the HTTP client: {0}")]
     Http(#[from] reqwest::Error),
 }
@@ -106,11 +110,11 @@ impl App {
     /// variable stops the cold start, named), then every client, once.
     pub async fn from_env() -> Result<Self, InitError> {
         let config = Config::from_env()?;
-        let http = provider_http_client(&config)?;
+        let clients = Clients::from_config(&config).await?;
         Ok(Self::from_config(
             &config,
-            dynamodb_client(&config).await,
-            http,
+            aws_sdk_dynamodb::Client::from_conf(clients.dynamodb.build()),
+            clients.http,
         ))
     }
 
@@ -143,25 +147,55 @@ impl App {
     }
 }
 
-/// The HTTP client for provider calls: rustls, bounded timeouts, built once.
-pub fn provider_http_client(config: &Config) -> Result<reqwest::Client, reqwest::Error> {
-    reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(3).min(config.provider_timeout))
-        .timeout(config.provider_timeout)
-        .pool_idle_timeout(Duration::from_secs(30))
-        .user_agent(concat!("kyc-onboarding/", env!("CARGO_PKG_VERSION")))
-        .build()
+/// The clients a function needs, on one TLS configuration: the DynamoDB configuration (to which
+/// a caller may still add interceptors) and the provider HTTP client.
+pub struct Clients {
+    pub dynamodb: aws_sdk_dynamodb::config::Builder,
+    pub http: reqwest::Client,
 }
 
-/// The DynamoDB client: region and credentials from the environment (Lambda sets both), endpoint
-/// overridable for DynamoDB Local.
-pub async fn dynamodb_client(config: &Config) -> aws_sdk_dynamodb::Client {
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .load()
-        .await;
-    let mut builder = aws_sdk_dynamodb::config::Builder::from(&sdk);
+impl Clients {
+    pub async fn from_config(config: &Config) -> Result<Self, InitError> {
+        let tls = net::tls_config()?;
+        Ok(Self {
+            dynamodb: dynamodb_config(config, net::dynamodb_http_client(&tls)?).await,
+            http: net::provider_http_client(&tls, config.provider_timeout)?,
+        })
+    }
+}
+
+/// The DynamoDB client configuration: region and credentials as Lambda sets them (see
+/// [`crate::config::AwsEnvironment`]; the SDK's chains where they are absent), endpoint
+/// overridable for DynamoDB Local, transport from [`crate::net`].
+pub async fn dynamodb_config(
+    config: &Config,
+    http: SharedHttpClient,
+) -> aws_sdk_dynamodb::config::Builder {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(http)
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .connect_timeout(net::DYNAMODB_CONNECT_TIMEOUT)
+                .build(),
+        );
+    if let Some(region) = &config.aws.region {
+        loader = loader.region(aws_config::Region::new(region.clone()));
+    }
+    if let Some(c) = &config.aws.credentials {
+        use secrecy::ExposeSecret;
+        loader = loader.credentials_provider(aws_credential_types::Credentials::new(
+            c.access_key_id.clone(),
+            c.secret_access_key.expose_secret().to_owned(),
+            c.session_token
+                .as_ref()
+                .map(|t| t.expose_secret().to_owned()),
+            None,
+            "Environment",
+        ));
+    }
+    let mut builder = aws_sdk_dynamodb::config::Builder::from(&loader.load().await);
     if let Some(endpoint) = &config.dynamodb_endpoint {
         builder = builder.endpoint_url(endpoint);
     }
-    aws_sdk_dynamodb::Client::from_conf(builder.build())
+    builder
 }
