@@ -93,7 +93,11 @@ fn main() {
         "metadata": {"plan": "gold"}
     })
     .to_string();
-    let required = BondAdapter::new(config(), reqwest::Client::new()).required_fields();
+    let required = BondAdapter::new(
+        config(),
+        shared::net::client_builder().unwrap().build().unwrap(),
+    )
+    .required_fields();
     run(
         "POST /v1/verifications: JSON, validation, fingerprint, new verification, response JSON",
         || {
@@ -146,7 +150,10 @@ fn main() {
         },
     );
 
-    let adapter = BondAdapter::new(config(), reqwest::Client::new());
+    let adapter = BondAdapter::new(
+        config(),
+        shared::net::client_builder().unwrap().build().unwrap(),
+    );
     let stored = verification();
     let raw = json!({"event": "kyc.verification.success", "customer_id": "931e2341-c3eb-4681-97d4-f6e09d90da14", "occurred_at": "2031-10-20T10:27:20.154286+00:00"}).to_string();
     run(

@@ -148,10 +148,12 @@ pub struct Emulator(pub(crate) Arc<Shared>);
 
 impl Emulator {
     pub fn new(config: EmulatorConfig) -> Self {
-        let http = reqwest::Client::builder()
+        // Builds from fixed settings only: a failure is a build-time mismatch of TLS crates.
+        let http = shared::net::client_builder()
+            .expect("the TLS configuration builds")
             .timeout(Duration::from_secs(30))
             .build()
-            .unwrap_or_else(|_| reqwest::Client::new());
+            .expect("the webhook client builds");
         Self(Arc::new(Shared {
             config: Mutex::new(config),
             inner: Mutex::new(Inner::default()),

@@ -39,7 +39,8 @@ async fn kyc_local_serves_the_walkthrough_and_stops_everything_on_ctrl_c() {
     assert!(emulator.starts_with("http://127.0.0.1:"));
 
     // The README walkthrough: create → open the hosted page → approve → fetch.
-    let http = reqwest::Client::builder()
+    let http = shared::net::client_builder()
+        .unwrap()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();

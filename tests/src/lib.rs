@@ -81,7 +81,8 @@ pub async fn answer(resp: reqwest::Response) -> Answer {
 }
 
 pub fn client() -> reqwest::Client {
-    reqwest::Client::builder()
+    shared::net::client_builder()
+        .expect("tls")
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client")

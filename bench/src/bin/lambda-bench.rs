@@ -239,6 +239,13 @@ struct Sample {
     failures: usize,
 }
 
+fn http_client() -> reqwest::Client {
+    shared::net::client_builder()
+        .expect("tls")
+        .build()
+        .expect("client")
+}
+
 fn peak_rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
@@ -388,7 +395,7 @@ async fn main() {
     // DynamoDB through a counting pass-through, for the functions and for the floor alike.
     let proxy = Proxy {
         target: stack.dynamodb_endpoint.clone(),
-        http: reqwest::Client::new(),
+        http: http_client(),
         counts: Default::default(),
     };
     let proxy_url = format!(
@@ -410,12 +417,6 @@ async fn main() {
     .await;
     let mut env = stack.function_env.clone();
     env.insert("DYNAMODB_ENDPOINT".into(), proxy_url.clone());
-    // Where the root certificates are (the template sets it on Lambda), if the caller says.
-    for k in ["SSL_CERT_FILE", "SSL_CERT_DIR"] {
-        if let Ok(v) = std::env::var(k) {
-            env.insert(k.into(), v);
-        }
-    }
     let bench = Bench {
         runtime: runtime.clone(),
         runtime_addr,
@@ -423,7 +424,7 @@ async fn main() {
     };
 
     // Fixtures: a verification to fetch, a Bond verification whose events the webhook receives.
-    let created = reqwest::Client::new()
+    let created = http_client()
         .post(format!("{}/v1/verifications", stack.api_url))
         .json(&json!({"customer_id": "cus_bench_fetch"}))
         .send()
@@ -434,7 +435,7 @@ async fn main() {
         .unwrap();
     let fetch_id = created["id"].as_str().unwrap().to_owned();
     stack.emulator.set_auto_deliver(false);
-    let bond = reqwest::Client::new()
+    let bond = http_client()
         .post(format!("{}/v1/verifications", stack.api_url))
         .json(&json!({"customer_id": "cus_bench_bond", "provider": "bond", "applicant": {
             "first_name": "Ada", "last_name": "King", "date_of_birth": "1985-12-10", "email": "ada@example.org",
@@ -522,7 +523,7 @@ async fn main() {
     // The I/O floor: bare GetItem and PutItem from Rust, through a pass-through of their own.
     let floor_proxy = Proxy {
         target: stack.dynamodb_endpoint.clone(),
-        http: reqwest::Client::new(),
+        http: http_client(),
         counts: Default::default(),
     };
     let floor_url = format!(
