@@ -24,6 +24,9 @@ pub struct Config {
     pub dynamodb_endpoint: Option<String>,
     /// The region and credentials Lambda puts in the environment, when it does.
     pub aws: AwsEnvironment,
+    /// Open the DynamoDB connection during init (`PREWARM_CONNECTIONS=true`), so the first
+    /// request does not pay for TCP, TLS and credentials.
+    pub prewarm_connections: bool,
     pub providers: Vec<ProviderName>,
     pub default_provider: ProviderName,
     /// Keys request fingerprints of idempotent requests (at least 32 characters).
@@ -98,6 +101,14 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
                 .parse::<u64>()
                 .map(Duration::from_secs)
                 .map_err(|_| invalid(name, "must be a whole number of seconds")),
+        }
+    }
+
+    fn flag(&self, name: &str) -> Result<bool, ConfigError> {
+        match self.optional(name).as_deref() {
+            None | Some("false") => Ok(false),
+            Some("true") => Ok(true),
+            Some(_) => Err(invalid(name, "must be true or false")),
         }
     }
 
@@ -211,6 +222,7 @@ impl Config {
         Ok(Self {
             table_name,
             dynamodb_endpoint: env.optional("DYNAMODB_ENDPOINT"),
+            prewarm_connections: env.flag("PREWARM_CONNECTIONS")?,
             aws: AwsEnvironment {
                 region: env.optional("AWS_REGION"),
                 credentials: match (
@@ -305,6 +317,19 @@ mod tests {
         // A key without its secret is not a credential: the SDK's chain decides.
         env.remove("AWS_SECRET_ACCESS_KEY");
         assert!(load(&env).unwrap().aws.credentials.is_none());
+    }
+
+    #[test]
+    fn prewarming_is_off_unless_asked_for_and_only_true_or_false_are_accepted() {
+        assert!(!load(&full()).unwrap().prewarm_connections);
+        let mut env = full();
+        env.insert("PREWARM_CONNECTIONS", "true");
+        assert!(load(&env).unwrap().prewarm_connections);
+        env.insert("PREWARM_CONNECTIONS", "yes");
+        assert_eq!(
+            load(&env).err(),
+            Some(invalid("PREWARM_CONNECTIONS", "must be true or false"))
+        );
     }
 
     #[test]

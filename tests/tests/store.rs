@@ -323,3 +323,64 @@ async fn the_table_is_created_from_the_template_with_its_keys_and_ttl() {
         Some("expires_at")
     );
 }
+
+async fn item_count(stack: &local_stack::LocalStack) -> i32 {
+    stack
+        .dynamodb
+        .scan()
+        .table_name(&stack.table_name)
+        .select(aws_sdk_dynamodb::types::Select::Count)
+        .send()
+        .await
+        .expect("scan")
+        .count()
+}
+
+#[tokio::test]
+async fn prewarm_is_one_get_item_that_writes_nothing() {
+    let (stack, store) = store().await;
+    inserted(&store, "cus_prewarm").await;
+    let before = item_count(&stack).await;
+    stack.calls.reset();
+    // The functions' own store, whose calls the stack counts.
+    stack.app.store.prewarm().await;
+    let calls = stack.calls.snapshot();
+    assert_eq!(stack.calls.total(), 1, "{calls:?}");
+    assert_eq!(calls.get("GetItem"), Some(&1));
+    assert_eq!(item_count(&stack).await, before);
+}
+
+#[tokio::test]
+async fn prewarm_gives_up_on_a_dead_or_silent_endpoint_without_failing_init() {
+    // Nothing listens: refused at once (the SDK's retries included).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dead = DynamoDbStore::new(
+        local_stack::stack::local_dynamodb_client(&format!("http://127.0.0.1:{port}"), None),
+        "kyc",
+    );
+    let started = std::time::Instant::now();
+    dead.prewarm().await;
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+
+    // Connects, never answers: init goes on after the pre-warm's 2 s bound.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let store = DynamoDbStore::new(
+        local_stack::stack::local_dynamodb_client(
+            &format!("http://{}", silent.local_addr().unwrap()),
+            None,
+        ),
+        "kyc",
+    );
+    let started = std::time::Instant::now();
+    store.prewarm().await;
+    let took = started.elapsed();
+    assert!(
+        took >= std::time::Duration::from_millis(1900) && took < std::time::Duration::from_secs(4),
+        "{took:?}"
+    );
+    drop(silent);
+}

@@ -26,7 +26,7 @@ use local_stack::{LocalStack, StackOptions};
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, oneshot};
 
-const COLD_STARTS: usize = 20;
+const COLD_STARTS: usize = 50;
 const WARM: usize = 1000;
 const WARM_UP: usize = 2000;
 
@@ -149,6 +149,8 @@ struct Function {
     binary: PathBuf,
     make_event: Box<dyn Fn(usize) -> Value>,
     floor: Floor,
+    /// Environment on top of the stack's.
+    env: Vec<(&'static str, &'static str)>,
 }
 
 /// The I/O floor a function is compared with: the one bare DynamoDB call closest to its work.
@@ -246,6 +248,23 @@ fn http_client() -> reqwest::Client {
         .expect("client")
 }
 
+fn fetch_event(id: &str) -> Value {
+    apigw(
+        "GET",
+        "/v1/verifications/{id}",
+        &format!("/v1/verifications/{id}"),
+        json!({"id": id}),
+        None,
+        json!({}),
+    )
+}
+
+fn ok(v: &Value) -> bool {
+    v.get("statusCode")
+        .and_then(Value::as_u64)
+        .is_some_and(|s| s < 300)
+}
+
 fn peak_rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
@@ -264,14 +283,15 @@ struct Bench {
 }
 
 impl Bench {
-    async fn spawn(&self, binary: &Path) -> (Child, Instant, mpsc::Sender<(String, Value, Reply)>) {
+    async fn spawn(&self, f: &Function) -> (Child, Instant, mpsc::Sender<(String, Value, Reply)>) {
         let (tx, rx) = mpsc::channel(1);
         // A poll of the previous process may still hold the queue until its sender is gone.
         *self.runtime.queue.lock().await = Some(rx);
         *self.runtime.first_poll.lock().unwrap() = None;
         let started = Instant::now();
-        let child = Command::new(binary)
+        let child = Command::new(&f.binary)
             .envs(&self.env)
+            .envs(f.env.iter().copied())
             .env("AWS_LAMBDA_RUNTIME_API", &self.runtime_addr)
             .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
             .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
@@ -284,7 +304,7 @@ impl Bench {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", f.binary.display()));
         (child, started, tx)
     }
 
@@ -315,34 +335,31 @@ impl Bench {
         (at - sent, value)
     }
 
-    async fn measure(
+    /// One cold start: process start to first `/next` poll, then the first request.
+    async fn cold_start(&self, f: &Function, counter: usize) -> (Duration, Duration, bool) {
+        // Let the previous process's teardown finish first: a Lambda sandbox starts on a quiet CPU.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        let (mut child, started, tx) = self.spawn(f).await;
+        let init = self.wait_first_poll(started).await;
+        let (first, value) = self.invoke(&tx, (f.make_event)(counter)).await;
+        let _ = child.kill();
+        let _ = child.wait();
+        drop(tx);
+        (init, first, ok(&value))
+    }
+
+    /// One warm process: a first request to open connections, then `WARM` timed requests, each
+    /// followed by one floor call.
+    async fn warm(
         &self,
         f: &Function,
         proxy: &Proxy,
         floor_client: &FloorClient,
         stack: &LocalStack,
     ) -> Sample {
-        let mut init = Vec::new();
-        let mut first = Vec::new();
-        let mut counter = 0usize;
+        let mut counter = COLD_STARTS;
         let mut failures = 0;
-        let ok = |v: &Value| {
-            v.get("statusCode")
-                .and_then(Value::as_u64)
-                .is_some_and(|s| s < 300)
-        };
-        for _ in 0..COLD_STARTS {
-            let (mut child, started, tx) = self.spawn(&f.binary).await;
-            init.push(self.wait_first_poll(started).await);
-            let (latency, value) = self.invoke(&tx, (f.make_event)(counter)).await;
-            counter += 1;
-            failures += usize::from(!ok(&value));
-            first.push(latency);
-            let _ = child.kill();
-            let _ = child.wait();
-            drop(tx);
-        }
-        let (mut child, started, tx) = self.spawn(&f.binary).await;
+        let (mut child, started, tx) = self.spawn(f).await;
         self.wait_first_poll(started).await;
         // One request to open connections, as a warm function has; the floor's too.
         self.invoke(&tx, (f.make_event)(counter)).await;
@@ -365,8 +382,8 @@ impl Bench {
         let _ = child.kill();
         let _ = child.wait();
         Sample {
-            init,
-            first,
+            init: Vec::new(),
+            first: Vec::new(),
             warm,
             floor,
             rss_kib,
@@ -461,28 +478,32 @@ async fn main() {
         Function {
             name: "hello-world",
             floor: Floor::None,
+            env: vec![],
             binary: release.join("hello-world"),
             make_event: Box::new(|_| json!({"hello": "world"})),
         },
         Function {
             name: "fetch-result",
             floor: Floor::GetItem,
+            env: vec![],
             binary: release.join("fetch-result"),
-            make_event: Box::new(move |_| {
-                let path = format!("/v1/verifications/{fetch_id}");
-                apigw(
-                    "GET",
-                    "/v1/verifications/{id}",
-                    &path,
-                    json!({"id": fetch_id}),
-                    None,
-                    json!({}),
-                )
+            make_event: Box::new({
+                let id = fetch_id.clone();
+                move |_| fetch_event(&id)
             }),
+        },
+        Function {
+            // As deployed: the template turns pre-warming on.
+            name: "fetch-result, PREWARM_CONNECTIONS=true",
+            floor: Floor::GetItem,
+            env: vec![("PREWARM_CONNECTIONS", "true")],
+            binary: release.join("fetch-result"),
+            make_event: Box::new(move |_| fetch_event(&fetch_id)),
         },
         Function {
             name: "create-verification",
             floor: Floor::PutItem,
+            env: vec![],
             binary: release.join("create-verification"),
             make_event: Box::new(|i| {
                 let body = json!({"customer_id": format!("cus_bench_{i}_{}", ulid::Ulid::new())})
@@ -500,6 +521,7 @@ async fn main() {
         Function {
             name: "webhook-ingest",
             floor: Floor::PutItem,
+            env: vec![],
             binary: release.join("webhook-ingest"),
             make_event: Box::new(move |i| {
                 let at = (base + chrono::Duration::microseconds(i as i64 + 1))
@@ -545,14 +567,34 @@ async fn main() {
 
     let mut rows = Vec::new();
     let mut hello_init = Duration::ZERO;
-    for f in &functions {
-        eprintln!("measuring {} ...", f.name);
-        let s = bench.measure(f, &proxy, &floor_client, &stack).await;
+    // hello-world's warm round trip: the Runtime API hop (`/next` answer, `/response` post) that
+    // every function pays on top of its own work.
+    let mut hop = Duration::ZERO;
+    // Cold starts in rounds, one of each function per round, so that drift on a shared machine
+    // touches every function alike.
+    let mut colds: Vec<(Vec<Duration>, Vec<Duration>, usize)> =
+        functions.iter().map(|_| Default::default()).collect();
+    eprintln!("{COLD_STARTS} rounds of cold starts ...");
+    for round in 0..COLD_STARTS {
+        for (f, cold) in functions.iter().zip(colds.iter_mut()) {
+            let (init, first, ok) = bench.cold_start(f, round).await;
+            cold.0.push(init);
+            cold.1.push(first);
+            cold.2 += usize::from(!ok);
+        }
+    }
+    for (f, (init, first, cold_failures)) in functions.iter().zip(colds) {
+        eprintln!("measuring {} warm ...", f.name);
+        let mut s = bench.warm(f, &proxy, &floor_client, &stack).await;
+        s.init = init;
+        s.first = first;
+        s.failures += cold_failures;
         let init = percentile(&s.init, 50.0);
+        let warm50 = percentile(&s.warm, 50.0);
         if f.name == "hello-world" {
             hello_init = init;
+            hop = warm50;
         }
-        let warm50 = percentile(&s.warm, 50.0);
         let floor = percentile(&s.floor, 50.0);
         if f.floor != Floor::None {
             floors.push(format!(
@@ -571,13 +613,26 @@ async fn main() {
             "| {} | {} | {} | {:.1} ms ({:.2}×) | {:.1} ms | {:.2} / {:.2} ms | {} | {:.1} MiB | {:.2} | {:.2} | {} |",
             f.name,
             size(&f.binary),
-            size(&root.join(format!("target/lambda/{}/bootstrap", f.name))),
+            size(
+                &root
+                    .join("target/lambda")
+                    .join(f.binary.file_name().unwrap_or_default())
+                    .join("bootstrap")
+            ),
             ms(init),
             if hello_init.is_zero() { 1.0 } else { init.as_secs_f64() / hello_init.as_secs_f64() },
             ms(percentile(&s.first, 50.0)),
             ms(warm50),
             ms(percentile(&s.warm, 99.0)),
-            if f.floor == Floor::None { "-".to_owned() } else { format!("{:.2}×", warm50.as_secs_f64() / floor.as_secs_f64()) },
+            if f.floor == Floor::None {
+                "-".to_owned()
+            } else {
+                format!(
+                    "{:.2}× ({:.2}×)",
+                    warm50.as_secs_f64() / floor.as_secs_f64(),
+                    warm50.as_secs_f64() / (floor + hop).as_secs_f64()
+                )
+            },
             s.rss_kib as f64 / 1024.0,
             s.dynamodb_per_request,
             s.provider_per_request,
@@ -587,14 +642,15 @@ async fn main() {
     let errors = runtime.errors.lock().unwrap().len();
     println!("Lambda functions under a local Runtime API ({COLD_STARTS} cold starts, {WARM} warm requests each), {}", chrono::Utc::now().format("%Y-%m-%d"));
     println!();
-    println!("| function | x86_64 size | arm64 size | init p50 (vs hello) | first request p50 | warm p50 / p99 | warm p50 vs floor | peak RSS | DynamoDB calls/req | provider calls/req | failed |");
+    println!("| function | x86_64 size | arm64 size | init p50 (vs hello) | first request p50 | warm p50 / p99 | warm p50 vs floor (vs floor + Runtime API hop) | peak RSS | DynamoDB calls/req | provider calls/req | failed |");
     println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for r in rows {
         println!("{r}");
     }
     println!();
     println!(
-        "I/O floor (bare SDK calls from Rust through the same kind of pass-through, one between each pair of warm requests): {}. Runtime API errors reported: {errors}.",
-        floors.join("; ")
+        "I/O floor (bare SDK calls from Rust through the same kind of pass-through, one between each pair of warm requests): {}. Runtime API hop (hello-world warm p50): {:.2} ms. Runtime API errors reported: {errors}.",
+        floors.join("; "),
+        ms(hop)
     );
 }

@@ -107,15 +107,20 @@ impl std::fmt::Debug for InitError {
 
 impl App {
     /// What every Lambda `main` does at init: configuration from the environment (a missing
-    /// variable stops the cold start, named), then every client, once.
+    /// variable stops the cold start, named), then every client, once, and
+    /// (with `PREWARM_CONNECTIONS=true`) the DynamoDB connection opened.
     pub async fn from_env() -> Result<Self, InitError> {
         let config = Config::from_env()?;
         let clients = Clients::from_config(&config).await?;
-        Ok(Self::from_config(
+        let app = Self::from_config(
             &config,
             aws_sdk_dynamodb::Client::from_conf(clients.dynamodb.build()),
             clients.http,
-        ))
+        );
+        if config.prewarm_connections {
+            app.store.prewarm().await;
+        }
+        Ok(app)
     }
 
     /// The production wiring: DynamoDB store and the configured provider adapters.

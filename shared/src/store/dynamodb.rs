@@ -46,6 +46,9 @@ pub struct DynamoDbStore {
 /// Bound on the reference cache; it starts over when full.
 const REF_CACHE_ENTRIES: usize = 10_000;
 
+/// How long the init-time pre-warm read may take before init goes on without it.
+const PREWARM_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
 }
@@ -464,6 +467,29 @@ impl DynamoDbStore {
 
 #[async_trait]
 impl VerificationStore for DynamoDbStore {
+    async fn prewarm(&self) {
+        // An eventually consistent read of a key no item has: half a read unit, no IAM beyond
+        // GetItem. Bounded, so that a slow network cannot stall init.
+        let read = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key("PREWARM".to_owned(), "PREWARM")))
+            .projection_expression("pk")
+            .send();
+        match tokio::time::timeout(PREWARM_TIMEOUT, read).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(
+                error = %aws_smithy_types::error::display::DisplayErrorContext(&e),
+                "pre-warm read failed"
+            ),
+            Err(_) => tracing::warn!(
+                timeout_ms = PREWARM_TIMEOUT.as_millis() as u64,
+                "pre-warm read timed out"
+            ),
+        }
+    }
+
     async fn claim(&self, claim: &Claim<'_>) -> Result<(), ClaimError> {
         let Some(lock) = claim.lock else {
             let result = self

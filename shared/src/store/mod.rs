@@ -117,6 +117,11 @@ pub struct EventContext {
 
 #[async_trait]
 pub trait VerificationStore: Send + Sync {
+    /// Open the connection (TCP, TLS, credentials, endpoint) at init with one cheap read that
+    /// finds nothing, so that the first request does not pay for it. Best effort: a failure is
+    /// logged and left to the first request.
+    async fn prewarm(&self);
+
     /// Claim the customer's one active slot for this provider (unless the customer is verified or
     /// has an active verification) and, with a key, lock it, in one round trip. The claim lapses
     /// at `claim_until` unless confirmed by [`VerificationStore::insert_verification`].
