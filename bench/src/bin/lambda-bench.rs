@@ -336,9 +336,17 @@ impl Bench {
     }
 
     /// One cold start: process start to first `/next` poll, then the first request.
-    async fn cold_start(&self, f: &Function, counter: usize) -> (Duration, Duration, bool) {
-        // Let the previous process's teardown finish first: a Lambda sandbox starts on a quiet CPU.
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    async fn cold_start(
+        &self,
+        f: &Function,
+        counter: usize,
+        settle: bool,
+    ) -> (Duration, Duration, bool) {
+        // A Lambda sandbox starts on a quiet CPU: let the previous process's teardown finish and
+        // the machine idle first. Without the pause the CPU is hot from the previous start.
+        if settle {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         let (mut child, started, tx) = self.spawn(f).await;
         let init = self.wait_first_poll(started).await;
         let (first, value) = self.invoke(&tx, (f.make_event)(counter)).await;
@@ -357,7 +365,7 @@ impl Bench {
         floor_client: &FloorClient,
         stack: &LocalStack,
     ) -> Sample {
-        let mut counter = COLD_STARTS;
+        let mut counter = 2 * COLD_STARTS;
         let mut failures = 0;
         let (mut child, started, tx) = self.spawn(f).await;
         self.wait_first_poll(started).await;
@@ -572,18 +580,29 @@ async fn main() {
     let mut hop = Duration::ZERO;
     // Cold starts in rounds, one of each function per round, so that drift on a shared machine
     // touches every function alike.
-    let mut colds: Vec<(Vec<Duration>, Vec<Duration>, usize)> =
+    let mut colds: Vec<(Vec<Duration>, Vec<Duration>, usize, Vec<Duration>)> =
         functions.iter().map(|_| Default::default()).collect();
-    eprintln!("{COLD_STARTS} rounds of cold starts ...");
-    for round in 0..COLD_STARTS {
-        for (f, cold) in functions.iter().zip(colds.iter_mut()) {
-            let (init, first, ok) = bench.cold_start(f, round).await;
-            cold.0.push(init);
-            cold.1.push(first);
-            cold.2 += usize::from(!ok);
+    eprintln!(
+        "{COLD_STARTS} rounds of cold starts from a quiet CPU, then {COLD_STARTS} back to back ..."
+    );
+    for settle in [true, false] {
+        for round in 0..COLD_STARTS {
+            for (f, cold) in functions.iter().zip(colds.iter_mut()) {
+                let counter = round + if settle { 0 } else { COLD_STARTS };
+                let (init, first, ok) = bench.cold_start(f, counter, settle).await;
+                cold.2 += usize::from(!ok);
+                if settle {
+                    cold.0.push(init);
+                    cold.1.push(first);
+                } else {
+                    cold.3.push(init);
+                }
+            }
         }
     }
-    for (f, (init, first, cold_failures)) in functions.iter().zip(colds) {
+    let mut hello_hot = Duration::ZERO;
+    for (f, (init, first, cold_failures, hot)) in functions.iter().zip(colds) {
+        let hot = percentile(&hot, 50.0);
         eprintln!("measuring {} warm ...", f.name);
         let mut s = bench.warm(f, &proxy, &floor_client, &stack).await;
         s.init = init;
@@ -593,6 +612,7 @@ async fn main() {
         let warm50 = percentile(&s.warm, 50.0);
         if f.name == "hello-world" {
             hello_init = init;
+            hello_hot = hot;
             hop = warm50;
         }
         let floor = percentile(&s.floor, 50.0);
@@ -610,7 +630,7 @@ async fn main() {
             ));
         }
         rows.push(format!(
-            "| {} | {} | {} | {:.1} ms ({:.2}×) | {:.1} ms | {:.2} / {:.2} ms | {} | {:.1} MiB | {:.2} | {:.2} | {} |",
+            "| {} | {} | {} | {:.1} ms ({:.2}×) | {:.1} ms ({:.2}×) | {:.1} ms | {:.2} / {:.2} ms | {} | {:.1} MiB | {:.2} | {:.2} | {} |",
             f.name,
             size(&f.binary),
             size(
@@ -621,6 +641,8 @@ async fn main() {
             ),
             ms(init),
             if hello_init.is_zero() { 1.0 } else { init.as_secs_f64() / hello_init.as_secs_f64() },
+            ms(hot),
+            if hello_hot.is_zero() { 1.0 } else { hot.as_secs_f64() / hello_hot.as_secs_f64() },
             ms(percentile(&s.first, 50.0)),
             ms(warm50),
             ms(percentile(&s.warm, 99.0)),
@@ -642,8 +664,8 @@ async fn main() {
     let errors = runtime.errors.lock().unwrap().len();
     println!("Lambda functions under a local Runtime API ({COLD_STARTS} cold starts, {WARM} warm requests each), {}", chrono::Utc::now().format("%Y-%m-%d"));
     println!();
-    println!("| function | x86_64 size | arm64 size | init p50 (vs hello) | first request p50 | warm p50 / p99 | warm p50 vs floor (vs floor + Runtime API hop) | peak RSS | DynamoDB calls/req | provider calls/req | failed |");
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("| function | x86_64 size | arm64 size | init p50 (vs hello) | init p50 back to back (vs hello) | first request p50 | warm p50 / p99 | warm p50 vs floor (vs floor + Runtime API hop) | peak RSS | DynamoDB calls/req | provider calls/req | failed |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     for r in rows {
         println!("{r}");
     }
