@@ -230,6 +230,15 @@ fn apigw(
     })
 }
 
+/// One function's cold starts: from a quiet CPU (init and first request), and back to back (init).
+#[derive(Default)]
+struct Cold {
+    init: Vec<Duration>,
+    first: Vec<Duration>,
+    back_to_back: Vec<Duration>,
+    failures: usize,
+}
+
 struct Sample {
     init: Vec<Duration>,
     first: Vec<Duration>,
@@ -482,7 +491,7 @@ async fn main() {
     let secret = stack.emulator.config().bond_webhook_secret;
     let base = chrono::Utc::now();
 
-    let functions = vec![
+    let functions = [
         Function {
             name: "hello-world",
             floor: Floor::None,
@@ -580,8 +589,7 @@ async fn main() {
     let mut hop = Duration::ZERO;
     // Cold starts in rounds, one of each function per round, so that drift on a shared machine
     // touches every function alike.
-    let mut colds: Vec<(Vec<Duration>, Vec<Duration>, usize, Vec<Duration>)> =
-        functions.iter().map(|_| Default::default()).collect();
+    let mut colds: Vec<Cold> = functions.iter().map(|_| Cold::default()).collect();
     eprintln!(
         "{COLD_STARTS} rounds of cold starts from a quiet CPU, then {COLD_STARTS} back to back ..."
     );
@@ -590,24 +598,24 @@ async fn main() {
             for (f, cold) in functions.iter().zip(colds.iter_mut()) {
                 let counter = round + if settle { 0 } else { COLD_STARTS };
                 let (init, first, ok) = bench.cold_start(f, counter, settle).await;
-                cold.2 += usize::from(!ok);
+                cold.failures += usize::from(!ok);
                 if settle {
-                    cold.0.push(init);
-                    cold.1.push(first);
+                    cold.init.push(init);
+                    cold.first.push(first);
                 } else {
-                    cold.3.push(init);
+                    cold.back_to_back.push(init);
                 }
             }
         }
     }
     let mut hello_hot = Duration::ZERO;
-    for (f, (init, first, cold_failures, hot)) in functions.iter().zip(colds) {
-        let hot = percentile(&hot, 50.0);
+    for (f, cold) in functions.iter().zip(colds) {
+        let hot = percentile(&cold.back_to_back, 50.0);
         eprintln!("measuring {} warm ...", f.name);
         let mut s = bench.warm(f, &proxy, &floor_client, &stack).await;
-        s.init = init;
-        s.first = first;
-        s.failures += cold_failures;
+        s.init = cold.init;
+        s.first = cold.first;
+        s.failures += cold.failures;
         let init = percentile(&s.init, 50.0);
         let warm50 = percentile(&s.warm, 50.0);
         if f.name == "hello-world" {
