@@ -137,6 +137,20 @@ async fn forward(State(p): State<Proxy>, headers: HeaderMap, body: Bytes) -> Res
     }
 }
 
+/// A counting pass-through to `target`, served on a free port: the proxy and its URL.
+async fn pass_through(target: &str) -> (Proxy, String) {
+    let proxy = Proxy {
+        target: target.to_owned(),
+        http: http_client(),
+        counts: Default::default(),
+    };
+    let url = format!(
+        "http://{}",
+        serve(Router::new().fallback(forward).with_state(proxy.clone())).await
+    );
+    (proxy, url)
+}
+
 async fn serve(router: Router) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -426,16 +440,8 @@ async fn main() {
         .await
         .expect("local stack");
 
-    // DynamoDB through a counting pass-through, for the functions and for the floor alike.
-    let proxy = Proxy {
-        target: stack.dynamodb_endpoint.clone(),
-        http: http_client(),
-        counts: Default::default(),
-    };
-    let proxy_url = format!(
-        "http://{}",
-        serve(Router::new().fallback(forward).with_state(proxy.clone())).await
-    );
+    // The functions reach DynamoDB through a counting pass-through.
+    let (proxy, proxy_url) = pass_through(&stack.dynamodb_endpoint).await;
     let runtime = Arc::new(Runtime::default());
     let runtime_addr = serve(
         Router::new()
@@ -560,15 +566,7 @@ async fn main() {
     ];
 
     // The I/O floor: bare GetItem and PutItem from Rust, through a pass-through of their own.
-    let floor_proxy = Proxy {
-        target: stack.dynamodb_endpoint.clone(),
-        http: http_client(),
-        counts: Default::default(),
-    };
-    let floor_url = format!(
-        "http://{}",
-        serve(Router::new().fallback(forward).with_state(floor_proxy)).await
-    );
+    let (_, floor_url) = pass_through(&stack.dynamodb_endpoint).await;
     let floor_client = FloorClient {
         client: local_stack::stack::local_dynamodb_client(&floor_url, None),
         table: stack.table_name.clone(),
