@@ -49,8 +49,14 @@ pub fn tls_config() -> Result<Arc<rustls::ClientConfig>, rustls::Error> {
 /// A reqwest builder on the shared TLS configuration, for the emulator, tools and tests (reqwest
 /// is built without a default crypto provider, so every client starts here).
 pub fn client_builder() -> Result<reqwest::ClientBuilder, rustls::Error> {
-    let tls = tls_config()?;
-    Ok(reqwest::Client::builder().tls_backend_preconfigured(rustls::ClientConfig::clone(&tls)))
+    Ok(builder_on(&tls_config()?))
+}
+
+/// Every client's start: the given TLS configuration and the pool's idle limit.
+fn builder_on(tls: &Arc<rustls::ClientConfig>) -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(rustls::ClientConfig::clone(tls))
+        .pool_idle_timeout(POOL_IDLE_TIMEOUT)
 }
 
 /// The client for provider APIs: bounded connect and total timeouts.
@@ -58,11 +64,9 @@ pub fn provider_http_client(
     tls: &Arc<rustls::ClientConfig>,
     timeout: Duration,
 ) -> Result<reqwest::Client, reqwest::Error> {
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(rustls::ClientConfig::clone(tls))
+    builder_on(tls)
         .connect_timeout(Duration::from_secs(3).min(timeout))
         .timeout(timeout)
-        .pool_idle_timeout(POOL_IDLE_TIMEOUT)
         .user_agent(USER_AGENT)
         .build()
 }
@@ -72,10 +76,8 @@ pub fn provider_http_client(
 pub fn dynamodb_http_client(
     tls: &Arc<rustls::ClientConfig>,
 ) -> Result<SharedHttpClient, reqwest::Error> {
-    let client = reqwest::Client::builder()
-        .tls_backend_preconfigured(rustls::ClientConfig::clone(tls))
+    let client = builder_on(tls)
         .connect_timeout(DYNAMODB_CONNECT_TIMEOUT)
-        .pool_idle_timeout(POOL_IDLE_TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())
         .build()?;
     Ok(SharedHttpClient::new(ReqwestHttpClient::new(client)))

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use aws_sdk_dynamodb::types::AttributeValue;
 use local_stack::dynamodb_local::DynamoDbLocal;
 use local_stack::{Database, LocalStack, StackOptions};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 static DYNAMODB: OnceLock<DynamoDbLocal> = OnceLock::new();
 
@@ -260,4 +260,37 @@ pub fn basic(user: &str, password: &str) -> String {
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
     )
+}
+
+/// A complete Bond applicant (Bond's sandbox reads the outcome from the SSN).
+pub fn bond_applicant(ssn: &str) -> Value {
+    json!({
+        "first_name": "Ada", "last_name": "King", "date_of_birth": "1985-12-10", "email": "ada@example.org",
+        "phone": "2025550111", "phone_country_code": "1", "ssn": ssn,
+        "address": {"street": "2 Analytical Row", "city": "Boston", "zip_code": "02108", "country": "US"}
+    })
+}
+
+/// Wait until the emulator has produced `n` webhook deliveries (about 4 s at most).
+pub async fn wait_for_deliveries(stack: &LocalStack, n: usize) {
+    for _ in 0..200 {
+        if stack.emulator.deliveries().len() >= n {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!(
+        "the emulator produced {} of {n} events",
+        stack.emulator.deliveries().len()
+    );
+}
+
+/// The provider resource id of each delivery so far, in order (Bond: the customer id).
+pub fn delivered_resource_ids(stack: &LocalStack) -> Vec<String> {
+    stack
+        .emulator
+        .deliveries()
+        .iter()
+        .map(|d| d.resource_id.clone())
+        .collect()
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use integration_tests::*;
 use local_stack::{LocalStack, StackOptions};
-use serde_json::{json, Value};
+use serde_json::json;
 
 /// A small deterministic generator, so a failing shuffle can be replayed.
 struct XorShift(u64);
@@ -23,27 +23,6 @@ impl XorShift {
     fn below(&mut self, n: usize) -> usize {
         (self.next() % n as u64) as usize
     }
-}
-
-fn bond_applicant(ssn: &str) -> Value {
-    json!({
-        "first_name": "Ada", "last_name": "King", "date_of_birth": "1985-12-10", "email": "ada@example.org",
-        "phone": "2025550111", "phone_country_code": "1", "ssn": ssn,
-        "address": {"street": "2 Analytical Row", "city": "Boston", "zip_code": "02108", "country": "US"}
-    })
-}
-
-async fn wait_for_deliveries(stack: &LocalStack, n: usize) {
-    for _ in 0..200 {
-        if stack.emulator.deliveries().len() >= n {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!(
-        "the emulator produced {} of {n} events",
-        stack.emulator.deliveries().len()
-    );
 }
 
 /// Deliver `seq` until it is acknowledged (a provider retries 409/5xx answers).
@@ -72,12 +51,7 @@ async fn a_thousand_shuffled_duplicated_concurrent_deliveries_end_where_in_order
         ids.push(a.body["id"].as_str().unwrap().to_owned());
         wait_for_deliveries(&stack, i + 1).await;
     }
-    let bond_ids: Vec<String> = stack
-        .emulator
-        .deliveries()
-        .iter()
-        .map(|d| d.resource_id.clone())
-        .collect();
+    let bond_ids = delivered_resource_ids(&stack);
     let mut last_decision: HashMap<String, bool> = HashMap::new();
     for round in 0..39 {
         for bond_id in &bond_ids {

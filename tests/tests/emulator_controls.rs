@@ -67,10 +67,7 @@ async fn reorder_sends_each_webhook_after_the_next_one_and_the_newest_still_wins
     configure(&stack, json!({"reorder_webhooks": true})).await;
     let bond = post_json(
         &format!("{}/v1/verifications", stack.api_url),
-        &json!({"customer_id": "cus_ctl_reorder", "provider": "bond", "applicant": {
-            "first_name": "Ada", "last_name": "King", "date_of_birth": "1985-12-10", "email": "ada@example.org",
-            "phone": "2025550111", "phone_country_code": "1", "ssn": "000-00-0000",
-            "address": {"street": "2 Analytical Row", "city": "Boston", "zip_code": "02108", "country": "US"}}}),
+        &json!({"customer_id": "cus_ctl_reorder", "provider": "bond", "applicant": bond_applicant("000-00-0000")}),
     )
     .await;
     assert_eq!(bond.status, 201);

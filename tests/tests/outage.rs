@@ -33,24 +33,14 @@ async fn a_store_outage_mid_burst_loses_nothing_and_applies_nothing_twice() {
     for i in 0..5 {
         let a = post_json(
             &format!("{}/v1/verifications", stack.api_url),
-            &json!({"customer_id": format!("cus_outage_{i}"), "provider": "bond", "applicant": {
-                "first_name": "Ada", "last_name": "King", "date_of_birth": "1985-12-10", "email": "ada@example.org",
-                "phone": "2025550111", "phone_country_code": "1", "ssn": "000-00-0000",
-                "address": {"street": "2 Analytical Row", "city": "Boston", "zip_code": "02108", "country": "US"}}}),
+            &json!({"customer_id": format!("cus_outage_{i}"), "provider": "bond", "applicant": bond_applicant("000-00-0000")}),
         )
         .await;
         assert_eq!(a.status, 201, "{}", a.raw);
         ids.push(a.body["id"].as_str().unwrap().to_owned());
-        while stack.emulator.deliveries().len() <= i {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        wait_for_deliveries(&stack, i + 1).await;
     }
-    let bond_ids: Vec<String> = stack
-        .emulator
-        .deliveries()
-        .iter()
-        .map(|d| d.resource_id.clone())
-        .collect();
+    let bond_ids = delivered_resource_ids(&stack);
     for round in 0..6 {
         for b in &bond_ids {
             stack.emulator.decide(b, round % 2 == 1).await;

@@ -271,6 +271,19 @@ fn http_client() -> reqwest::Client {
         .expect("client")
 }
 
+/// A fixture: `POST /v1/verifications` through the local stack's API, the answer's body.
+async fn create(stack: &LocalStack, body: Value) -> Value {
+    http_client()
+        .post(format!("{}/v1/verifications", stack.api_url))
+        .json(&body)
+        .send()
+        .await
+        .expect("create")
+        .json()
+        .await
+        .expect("create's JSON")
+}
+
 fn fetch_event(id: &str) -> Value {
     apigw(
         "GET",
@@ -464,29 +477,14 @@ async fn main() {
     };
 
     // Fixtures: a verification to fetch, a Bond verification whose events the webhook receives.
-    let created = http_client()
-        .post(format!("{}/v1/verifications", stack.api_url))
-        .json(&json!({"customer_id": "cus_bench_fetch"}))
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap();
+    let created = create(&stack, json!({"customer_id": "cus_bench_fetch"})).await;
     let fetch_id = created["id"].as_str().unwrap().to_owned();
     stack.emulator.set_auto_deliver(false);
-    let bond = http_client()
-        .post(format!("{}/v1/verifications", stack.api_url))
-        .json(&json!({"customer_id": "cus_bench_bond", "provider": "bond", "applicant": {
+    let bond = create(&stack, json!({"customer_id": "cus_bench_bond", "provider": "bond", "applicant": {
             "first_name": "Ada", "last_name": "King", "date_of_birth": "1985-12-10", "email": "ada@example.org",
             "phone": "2025550111", "phone_country_code": "1", "ssn": "000-00-0000",
             "address": {"street": "2 Analytical Row", "city": "Boston", "zip_code": "02108", "country": "US"}}}))
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap();
+    .await;
     assert!(bond["id"].is_string(), "{bond}");
     let bond_customer = loop {
         if let Some(d) = stack.emulator.deliveries().first() {
