@@ -10,10 +10,10 @@ use serde_json::{json, Value};
 use shared::domain::idempotency::fingerprint;
 use shared::domain::request::CreateRequest;
 use shared::domain::{
-    CustomerId, Metadata, NewVerification, Observation, ProviderName, Source, Status, Verification,
+    CustomerId, Metadata, NewVerification, Observation, Source, Status, Verification,
     VerificationId,
 };
-use shared::provider::bond::{signature, BondAdapter, BondConfig};
+use shared::provider::bond::{self, signature, BondAdapter, BondConfig};
 use shared::provider::{Interpreted, KycProvider, RawWebhook};
 use shared::service::verification_json;
 use shared::store::dynamodb::{verification_from_item, verification_to_item};
@@ -49,7 +49,7 @@ fn verification() -> Verification {
         NewVerification {
             id: VerificationId::generate(),
             customer_id: CustomerId::parse("cus_bench").unwrap(),
-            provider: ProviderName::Bond,
+            provider: bond::NAME,
             provider_ref: Some("931e2341-c3eb-4681-97d4-f6e09d90da14".into()),
             verification_url: None,
             metadata: Metadata::from([("plan".to_owned(), "gold".to_owned())]),
@@ -103,14 +103,8 @@ fn main() {
         || {
             let value: Value = serde_json::from_str(&body).unwrap();
             let today = Utc::now().date_naive();
-            let r = CreateRequest::parse(
-                &value,
-                ProviderName::Ondato,
-                &ProviderName::ALL,
-                |_| required,
-                today,
-            )
-            .unwrap();
+            let r = CreateRequest::parse(&value, &bond::NAME, &[bond::NAME], |_| required, today)
+                .unwrap();
             let _ = fingerprint(
                 b"0123456789abcdef0123456789abcdef",
                 "POST /v1/verifications",

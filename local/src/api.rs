@@ -19,25 +19,43 @@ use lambda_http::aws_lambda_events::query_map::QueryMap;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Context, Request, RequestExt, Response};
 use shared::http::{error_response, route_not_found};
-use shared::{ApiError, App, ErrorCode, RequestCtx};
+use shared::wiring::{CreateVerificationDeps, FetchResultDeps, WebhookIngestDeps, Wiring};
+use shared::{ApiError, ErrorCode, RequestCtx};
 
 use crate::template::Route;
 
 /// The Lambda timeout of the template; the local deadline mirrors it.
 const FUNCTION_TIMEOUT: Duration = Duration::from_secs(25);
 
+/// The HTTP functions, each with its own services, wired as its Lambda wires them.
+pub struct Functions {
+    pub create_verification: CreateVerificationDeps,
+    pub webhook_ingest: WebhookIngestDeps,
+    pub fetch_result: FetchResultDeps,
+}
+
+impl Functions {
+    pub fn new(wiring: &Wiring) -> Self {
+        Self {
+            create_verification: wiring.create_verification(),
+            webhook_ingest: wiring.webhook_ingest(),
+            fetch_result: wiring.fetch_result(),
+        }
+    }
+}
+
 #[derive(Clone)]
 struct RouteState {
-    app: App,
+    functions: Arc<Functions>,
     route: Arc<Route>,
 }
 
 /// Call the handler of the function that serves `function`.
-async fn dispatch(function: &str, app: &App, req: Request) -> Response<Body> {
+async fn dispatch(function: &str, f: &Functions, req: Request) -> Response<Body> {
     match function {
-        "create-verification" => create_verification::handle(app, req).await,
-        "webhook-ingest" => webhook_ingest::handle(app, req).await,
-        "fetch-result" => fetch_result::handle(app, req).await,
+        "create-verification" => create_verification::handle(&f.create_verification, req).await,
+        "webhook-ingest" => webhook_ingest::handle(&f.webhook_ingest, req).await,
+        "fetch-result" => fetch_result::handle(&f.fetch_result, req).await,
         _ => error_response(
             &route_not_found(),
             &RequestCtx {
@@ -125,7 +143,7 @@ async fn invoke(
     body: Bytes,
 ) -> AxumResponse {
     let req = to_lambda(&state.route, source, method, uri, headers, params, body);
-    from_lambda(dispatch(&state.route.function, &state.app, req).await)
+    from_lambda(dispatch(&state.route.function, &state.functions, req).await)
 }
 
 fn local_ctx() -> RequestCtx {
@@ -151,11 +169,11 @@ async fn method_not_allowed(_req: AxumRequest) -> AxumResponse {
 
 /// The router of every template route, with JSON 404/405 answers for the rest. Routes that share
 /// a path (GET and PATCH of `/v1/verifications/{id}`) share one method router, as at the gateway.
-pub fn router(app: App, routes: &[Route]) -> Router {
+pub fn router(functions: Arc<Functions>, routes: &[Route]) -> Router {
     let mut by_path: BTreeMap<&str, MethodRouter> = BTreeMap::new();
     for route in routes {
         let state = RouteState {
-            app: app.clone(),
+            functions: functions.clone(),
             route: Arc::new(route.clone()),
         };
         let filter = Method::from_bytes(route.method.as_bytes())
@@ -177,13 +195,14 @@ pub fn router(app: App, routes: &[Route]) -> Router {
 
 /// Serve the API on `addr` (port 0: any free port).
 pub async fn serve(
-    app: App,
+    wiring: &Wiring,
     routes: &[Route],
     addr: SocketAddr,
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
-    let service = router(app, routes).into_make_service_with_connect_info::<SocketAddr>();
+    let service = router(Arc::new(Functions::new(wiring)), routes)
+        .into_make_service_with_connect_info::<SocketAddr>();
     let handle = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, service).await {
             tracing::error!(error = %e, "local API stopped");

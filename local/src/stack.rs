@@ -10,9 +10,9 @@ use aws_sdk_dynamodb::config::{BehaviorVersion, Region};
 use emulator::{Emulator, EmulatorConfig};
 use shared::clock::Clock;
 use shared::net;
-use shared::service::Clients;
 use shared::store::metrics::CallCounter;
-use shared::{App, Config};
+use shared::wiring::{Clients, Wiring};
+use shared::Config;
 
 use crate::dynamodb_local::DynamoDbLocal;
 use crate::template::{self, Template};
@@ -30,7 +30,7 @@ pub enum StackError {
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
     #[error(transparent)]
-    Init(#[from] shared::service::InitError),
+    Init(#[from] shared::wiring::InitError),
 }
 
 /// Where the stack's DynamoDB comes from.
@@ -76,7 +76,8 @@ pub struct LocalStack {
     pub emulator_url: String,
     pub dynamodb_endpoint: String,
     pub table_name: String,
-    pub app: App,
+    /// The functions' composition root, as each Lambda builds it (tests take services from it).
+    pub wiring: Wiring,
     pub emulator: Emulator,
     pub dynamodb: aws_sdk_dynamodb::Client,
     /// Every DynamoDB call the functions make, by operation.
@@ -219,26 +220,21 @@ impl LocalStack {
         let dynamodb = aws_sdk_dynamodb::Client::from_conf(
             clients.dynamodb.interceptor(calls.clone()).build(),
         );
-        let mut app = App::from_config(&config, dynamodb.clone(), clients.http);
+        let mut wiring = Wiring::new(&config, dynamodb.clone(), clients.http);
         if let Some(clock) = options.clock {
-            app.clock = clock;
+            wiring = wiring.with_clock(clock);
         }
-        let (api_addr, api_task) =
-            crate::api::serve(app.clone(), &template.routes, api_addr).await?;
+        let (api_addr, api_task) = crate::api::serve(&wiring, &template.routes, api_addr).await?;
 
         let mut tasks = vec![emulator_task, api_task];
         if let Some(every) = options.reconcile_every {
-            let reconciling = app.clone();
+            let reconciler = wiring.reconciler();
             tasks.push(tokio::spawn(async move {
                 let mut tick = tokio::time::interval(every);
                 tick.tick().await;
                 loop {
                     tick.tick().await;
-                    let s = &reconciling.settings;
-                    if let Err(e) = reconciling
-                        .reconcile(s.reconcile_quiet, s.reconcile_batch)
-                        .await
-                    {
+                    if let Err(e) = reconciler.reconcile.run().await {
                         tracing::warn!(code = e.code.as_str(), "local reconciler run failed");
                     }
                 }
@@ -249,7 +245,7 @@ impl LocalStack {
             emulator_url,
             dynamodb_endpoint: endpoint,
             table_name: options.table_name,
-            app,
+            wiring,
             emulator,
             dynamodb: admin,
             calls,

@@ -1,13 +1,16 @@
 //! Typed configuration from the environment, read once at init. A missing or invalid variable
 //! fails the cold start with a message that names it. Secrets are [`SecretString`]s.
+//!
+//! The general settings live here; each provider reads its own variables in its folder
+//! (`crate::provider::<name>::config`) through the same [`Env`] reader, called by the registry.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use secrecy::SecretString;
 
 use crate::domain::ProviderName;
-use crate::provider::bond::BondConfig;
-use crate::provider::ondato::OndatoConfig;
+use crate::provider::{self, ProviderSettings};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
@@ -27,12 +30,11 @@ pub struct Config {
     /// Open the DynamoDB connection during init (`PREWARM_CONNECTIONS=true`), so the first
     /// request does not pay for TCP, TLS and credentials.
     pub prewarm_connections: bool,
-    pub providers: Vec<ProviderName>,
+    /// The enabled providers' settings, in the order `PROVIDERS` names them.
+    pub providers: Vec<Arc<dyn ProviderSettings>>,
     pub default_provider: ProviderName,
     /// Keys request fingerprints of idempotent requests (at least 32 characters).
     pub idempotency_secret: SecretString,
-    pub ondato: Option<OndatoConfig>,
-    pub bond: Option<BondConfig>,
     /// Timeout of one call to a provider.
     pub provider_timeout: Duration,
     /// How long a webhook for an unknown verification is answered 5xx (so it is retried).
@@ -65,46 +67,73 @@ pub struct AwsCredentials {
 
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let providers: Vec<String> = self
+            .providers
+            .iter()
+            .map(|p| p.name().to_string())
+            .collect();
         f.debug_struct("Config")
             .field("table_name", &self.table_name)
-            .field("providers", &self.providers)
+            .field("providers", &providers)
             .finish_non_exhaustive()
     }
 }
 
-struct Env<F>(F);
+/// Reads environment variables the one way: trimmed, empty means unset, every problem named.
+pub struct Env<'a>(&'a dyn Fn(&str) -> Option<String>);
 
-impl<F: Fn(&str) -> Option<String>> Env<F> {
-    fn optional(&self, name: &str) -> Option<String> {
+impl<'a> Env<'a> {
+    pub fn new(lookup: &'a dyn Fn(&str) -> Option<String>) -> Self {
+        Self(lookup)
+    }
+
+    pub fn optional(&self, name: &str) -> Option<String> {
         (self.0)(name)
             .map(|v| v.trim().to_owned())
             .filter(|v| !v.is_empty())
     }
 
-    fn required(&self, name: &str) -> Result<String, ConfigError> {
+    pub fn required(&self, name: &str) -> Result<String, ConfigError> {
         self.optional(name)
             .ok_or_else(|| ConfigError::Missing(name.to_owned()))
     }
 
-    fn url(&self, name: &str, default: &str) -> Result<url::Url, ConfigError> {
-        let raw = self.optional(name).unwrap_or_else(|| default.to_owned());
+    /// An http(s) URL, or `default` when unset (`None`: required).
+    pub fn url(&self, name: &str, default: Option<&str>) -> Result<url::Url, ConfigError> {
+        let raw = match (self.optional(name), default) {
+            (Some(raw), _) => raw,
+            (None, Some(d)) => d.to_owned(),
+            (None, None) => return Err(ConfigError::Missing(name.to_owned())),
+        };
         url::Url::parse(&raw)
             .ok()
             .filter(|u| matches!(u.scheme(), "http" | "https"))
             .ok_or_else(|| invalid(name, "must be an http(s) URL"))
     }
 
-    fn seconds(&self, name: &str, default: u64) -> Result<Duration, ConfigError> {
+    pub fn seconds(&self, name: &str, default: u64) -> Result<Duration, ConfigError> {
+        self.number(name, default, "must be a whole number of seconds")
+            .map(Duration::from_secs)
+    }
+
+    pub fn millis(&self, name: &str, default: u64) -> Result<Duration, ConfigError> {
+        self.number(name, default, "must be milliseconds")
+            .map(Duration::from_millis)
+    }
+
+    pub fn number<T: std::str::FromStr>(
+        &self,
+        name: &str,
+        default: T,
+        reason: &str,
+    ) -> Result<T, ConfigError> {
         match self.optional(name) {
-            None => Ok(Duration::from_secs(default)),
-            Some(raw) => raw
-                .parse::<u64>()
-                .map(Duration::from_secs)
-                .map_err(|_| invalid(name, "must be a whole number of seconds")),
+            None => Ok(default),
+            Some(raw) => raw.parse().map_err(|_| invalid(name, reason)),
         }
     }
 
-    fn flag(&self, name: &str) -> Result<bool, ConfigError> {
+    pub fn flag(&self, name: &str) -> Result<bool, ConfigError> {
         match self.optional(name).as_deref() {
             None | Some("false") => Ok(false),
             Some("true") => Ok(true),
@@ -112,7 +141,8 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
         }
     }
 
-    fn list(&self, name: &str) -> Vec<String> {
+    /// A comma-separated list; empty items are dropped.
+    pub fn list(&self, name: &str) -> Vec<String> {
         self.optional(name)
             .map(|v| {
                 v.split(',')
@@ -122,9 +152,33 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             })
             .unwrap_or_default()
     }
+
+    /// A required comma-separated list of secrets (several at once while rotating).
+    pub fn secrets(&self, name: &str) -> Result<Vec<SecretString>, ConfigError> {
+        let secrets: Vec<SecretString> = self
+            .list(name)
+            .into_iter()
+            .map(SecretString::from)
+            .collect();
+        if secrets.is_empty() {
+            return Err(ConfigError::Missing(name.to_owned()));
+        }
+        Ok(secrets)
+    }
+
+    /// A comma-separated list of IP addresses.
+    pub fn ips(&self, name: &str) -> Result<Vec<std::net::IpAddr>, ConfigError> {
+        self.list(name)
+            .iter()
+            .map(|raw| {
+                raw.parse()
+                    .map_err(|_| invalid(name, "must be comma-separated IP addresses"))
+            })
+            .collect()
+    }
 }
 
-fn invalid(name: &str, reason: &str) -> ConfigError {
+pub fn invalid(name: &str, reason: &str) -> ConfigError {
     ConfigError::Invalid {
         name: name.to_owned(),
         reason: reason.to_owned(),
@@ -137,8 +191,15 @@ impl Config {
     }
 
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let env = Env(lookup);
-        let table_name = env.required("TABLE_NAME")?;
+        Self::with_plugins(lookup, provider::PLUGINS)
+    }
+
+    /// The configuration with these providers known (the registry's, or a test's own).
+    pub fn with_plugins(
+        lookup: impl Fn(&str) -> Option<String>,
+        plugins: &[provider::Plugin],
+    ) -> Result<Self, ConfigError> {
+        let env = Env::new(&lookup);
         let idempotency_secret = env.required("IDEMPOTENCY_SECRET")?;
         if idempotency_secret.len() < 32 {
             return Err(invalid(
@@ -146,123 +207,48 @@ impl Config {
                 "must be at least 32 characters",
             ));
         }
-        let mut providers = Vec::new();
-        for raw in env.list("PROVIDERS") {
-            let name = ProviderName::parse(&raw)
-                .ok_or_else(|| invalid("PROVIDERS", "names a provider this build does not know"))?;
-            providers.push(name);
-        }
-        if providers.is_empty() {
-            providers.push(ProviderName::Ondato);
-        }
+        let providers = provider::configure(&env, plugins)?;
         let default_provider = match env.optional("DEFAULT_PROVIDER") {
-            None => providers[0],
+            None => providers[0].name(),
             Some(raw) => ProviderName::parse(&raw)
-                .filter(|p| providers.contains(p))
+                .ok()
+                .filter(|p| providers.iter().any(|s| s.name() == *p))
                 .ok_or_else(|| invalid("DEFAULT_PROVIDER", "must be one of PROVIDERS"))?,
         };
-        let ondato = if providers.contains(&ProviderName::Ondato) {
-            let passwords: Vec<SecretString> = env
-                .list("ONDATO_WEBHOOK_PASSWORDS")
-                .into_iter()
-                .map(SecretString::from)
-                .collect();
-            if passwords.is_empty() {
-                return Err(ConfigError::Missing("ONDATO_WEBHOOK_PASSWORDS".into()));
-            }
-            let mut allowed_ips = Vec::new();
-            for raw in env.list("ONDATO_WEBHOOK_ALLOWED_IPS") {
-                allowed_ips.push(raw.parse().map_err(|_| {
-                    invalid(
-                        "ONDATO_WEBHOOK_ALLOWED_IPS",
-                        "must be comma-separated IP addresses",
-                    )
-                })?);
-            }
-            Some(OndatoConfig {
-                token_url: env.url("ONDATO_TOKEN_URL", "https://id.ondato.com/connect/token")?,
-                idv_api_url: env.url("ONDATO_IDV_API_URL", "https://idvapi.ondato.com")?,
-                kyc_api_url: env.url("ONDATO_KYC_API_URL", "https://kycid.ondato.com")?,
-                hosted_url: env.url("ONDATO_HOSTED_URL", "https://idv.ondato.com/")?,
-                client_id: env.required("ONDATO_CLIENT_ID")?,
-                client_secret: SecretString::from(env.required("ONDATO_CLIENT_SECRET")?),
-                scope: env.optional("ONDATO_SCOPE"),
-                setup_id: env.required("ONDATO_SETUP_ID")?,
-                webhook_username: env.required("ONDATO_WEBHOOK_USERNAME")?,
-                webhook_passwords: passwords,
-                application_id: env.optional("ONDATO_APPLICATION_ID"),
-                allowed_ips,
-            })
-        } else {
-            None
-        };
-        let bond = if providers.contains(&ProviderName::Bond) {
-            let secrets: Vec<SecretString> = env
-                .list("BOND_WEBHOOK_SECRETS")
-                .into_iter()
-                .map(SecretString::from)
-                .collect();
-            if secrets.is_empty() {
-                return Err(ConfigError::Missing("BOND_WEBHOOK_SECRETS".into()));
-            }
-            let base = env.required("BOND_BASE_URL")?;
-            Some(BondConfig {
-                base_url: env.url("BOND_BASE_URL", &base)?,
-                identity: env.required("BOND_IDENTITY")?,
-                authorization: SecretString::from(env.required("BOND_AUTHORIZATION")?),
-                program_id: env.required("BOND_PROGRAM_ID")?,
-                webhook_secrets: secrets,
-                signature_tolerance_secs: env
-                    .seconds("BOND_SIGNATURE_TOLERANCE_SECONDS", 300)?
-                    .as_secs() as i64,
-            })
-        } else {
-            None
-        };
         Ok(Self {
-            table_name,
+            table_name: env.required("TABLE_NAME")?,
             dynamodb_endpoint: env.optional("DYNAMODB_ENDPOINT"),
             prewarm_connections: env.flag("PREWARM_CONNECTIONS")?,
-            aws: AwsEnvironment {
-                region: env.optional("AWS_REGION"),
-                credentials: match (
-                    env.optional("AWS_ACCESS_KEY_ID"),
-                    env.optional("AWS_SECRET_ACCESS_KEY"),
-                ) {
-                    (Some(access_key_id), Some(secret)) => Some(AwsCredentials {
-                        access_key_id,
-                        secret_access_key: SecretString::from(secret),
-                        session_token: env.optional("AWS_SESSION_TOKEN").map(SecretString::from),
-                    }),
-                    _ => None,
-                },
-            },
+            aws: AwsEnvironment::from_env(&env),
             providers,
             default_provider,
             idempotency_secret: SecretString::from(idempotency_secret),
-            ondato,
-            bond,
-            provider_timeout: Duration::from_millis(
-                env.optional("PROVIDER_TIMEOUT_MS")
-                    .map(|v| {
-                        v.parse::<u64>()
-                            .map_err(|_| invalid("PROVIDER_TIMEOUT_MS", "must be milliseconds"))
-                    })
-                    .transpose()?
-                    .unwrap_or(10_000),
-            ),
+            provider_timeout: env.millis("PROVIDER_TIMEOUT_MS", 10_000)?,
             webhook_grace: env.seconds("WEBHOOK_GRACE_SECONDS", 3600)?,
             event_retention: env.seconds("EVENT_RETENTION_SECONDS", 7 * 24 * 3600)?,
             reconcile_quiet: env.seconds("RECONCILE_QUIET_SECONDS", 900)?,
-            reconcile_batch: env
-                .optional("RECONCILE_BATCH")
-                .map(|v| {
-                    v.parse::<usize>()
-                        .map_err(|_| invalid("RECONCILE_BATCH", "must be a whole number"))
-                })
-                .transpose()?
-                .unwrap_or(200),
+            reconcile_batch: env.number("RECONCILE_BATCH", 200, "must be a whole number")?,
         })
+    }
+}
+
+impl AwsEnvironment {
+    fn from_env(env: &Env<'_>) -> Self {
+        let credentials = match (
+            env.optional("AWS_ACCESS_KEY_ID"),
+            env.optional("AWS_SECRET_ACCESS_KEY"),
+        ) {
+            (Some(access_key_id), Some(secret)) => Some(AwsCredentials {
+                access_key_id,
+                secret_access_key: SecretString::from(secret),
+                session_token: env.optional("AWS_SESSION_TOKEN").map(SecretString::from),
+            }),
+            _ => None,
+        };
+        Self {
+            region: env.optional("AWS_REGION"),
+            credentials,
+        }
     }
 }
 
@@ -271,31 +257,65 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
+    use crate::provider::test_plugin::{plugin, FIRST, SECOND};
 
     fn full() -> HashMap<&'static str, &'static str> {
         HashMap::from([
             ("TABLE_NAME", "kyc"),
             ("IDEMPOTENCY_SECRET", "0123456789abcdef0123456789abcdef"),
-            ("ONDATO_CLIENT_ID", "client"),
-            ("ONDATO_CLIENT_SECRET", "secret"),
-            ("ONDATO_SETUP_ID", "setup"),
-            ("ONDATO_WEBHOOK_USERNAME", "ondato"),
-            ("ONDATO_WEBHOOK_PASSWORDS", "old, new"),
+            ("FIRST_KEY", "first-secret-key"),
         ])
     }
 
     fn load(env: &HashMap<&str, &str>) -> Result<Config, ConfigError> {
-        Config::from_lookup(|k| env.get(k).map(|v| v.to_string()))
+        Config::with_plugins(
+            |k| env.get(k).map(|v| v.to_string()),
+            &[plugin(FIRST), plugin(SECOND)],
+        )
+    }
+
+    fn names(c: &Config) -> Vec<String> {
+        c.providers.iter().map(|p| p.name().to_string()).collect()
     }
 
     #[test]
     fn a_complete_environment_loads_with_production_defaults() {
         let c = load(&full()).unwrap();
-        assert_eq!(c.default_provider, ProviderName::Ondato);
-        let o = c.ondato.unwrap();
-        assert_eq!(o.idv_api_url.as_str(), "https://idvapi.ondato.com/");
-        assert_eq!(o.webhook_passwords.len(), 2);
+        assert_eq!(names(&c), [FIRST]);
+        assert_eq!(c.default_provider.as_str(), FIRST);
         assert_eq!(c.webhook_grace, Duration::from_secs(3600));
+        assert_eq!(c.event_retention, Duration::from_secs(7 * 24 * 3600));
+        assert_eq!(c.provider_timeout, Duration::from_millis(10_000));
+        assert_eq!(c.reconcile_batch, 200);
+    }
+
+    #[test]
+    fn the_providers_list_picks_providers_in_its_order_and_each_reads_its_own_settings() {
+        let mut env = full();
+        env.insert("PROVIDERS", "second, first");
+        assert_eq!(
+            load(&env).unwrap_err(),
+            ConfigError::Missing("SECOND_KEY".into())
+        );
+        env.insert("SECOND_KEY", "second-secret-key");
+        let c = load(&env).unwrap();
+        assert_eq!(names(&c), [SECOND, FIRST]);
+        assert_eq!(c.default_provider.as_str(), SECOND);
+        env.insert("DEFAULT_PROVIDER", "first");
+        assert_eq!(load(&env).unwrap().default_provider.as_str(), FIRST);
+    }
+
+    #[test]
+    fn unknown_or_unlisted_providers_are_refused_by_name() {
+        let mut env = full();
+        env.insert("PROVIDERS", "first,nope");
+        assert!(load(&env).unwrap_err().to_string().contains("PROVIDERS"));
+        let mut env = full();
+        env.insert("DEFAULT_PROVIDER", "second");
+        assert!(load(&env)
+            .unwrap_err()
+            .to_string()
+            .contains("DEFAULT_PROVIDER"));
     }
 
     #[test]
@@ -334,15 +354,7 @@ mod tests {
 
     #[test]
     fn each_missing_variable_is_named() {
-        for name in [
-            "TABLE_NAME",
-            "IDEMPOTENCY_SECRET",
-            "ONDATO_CLIENT_ID",
-            "ONDATO_CLIENT_SECRET",
-            "ONDATO_SETUP_ID",
-            "ONDATO_WEBHOOK_USERNAME",
-            "ONDATO_WEBHOOK_PASSWORDS",
-        ] {
+        for name in ["TABLE_NAME", "IDEMPOTENCY_SECRET", "FIRST_KEY"] {
             let mut env = full();
             env.remove(name);
             let err = load(&env).unwrap_err();
@@ -353,56 +365,60 @@ mod tests {
 
     #[test]
     fn invalid_values_are_named_too() {
-        let mut env = full();
-        env.insert("ONDATO_IDV_API_URL", "not a url");
-        assert!(load(&env)
-            .unwrap_err()
-            .to_string()
-            .contains("ONDATO_IDV_API_URL"));
-        let mut env = full();
-        env.insert("IDEMPOTENCY_SECRET", "short");
-        assert!(load(&env)
-            .unwrap_err()
-            .to_string()
-            .contains("IDEMPOTENCY_SECRET"));
-        let mut env = full();
-        env.insert("WEBHOOK_GRACE_SECONDS", "soon");
-        assert!(load(&env)
-            .unwrap_err()
-            .to_string()
-            .contains("WEBHOOK_GRACE_SECONDS"));
+        for (name, value) in [
+            ("IDEMPOTENCY_SECRET", "short"),
+            ("WEBHOOK_GRACE_SECONDS", "soon"),
+            ("PROVIDER_TIMEOUT_MS", "1s"),
+            ("RECONCILE_BATCH", "-1"),
+        ] {
+            let mut env = full();
+            env.insert(name, value);
+            assert!(load(&env).unwrap_err().to_string().contains(name), "{name}");
+        }
     }
 
     #[test]
-    fn bond_needs_its_own_settings_when_enabled() {
-        let mut env = full();
-        env.insert("PROVIDERS", "ondato,bond");
+    fn the_env_reader_parses_urls_lists_secrets_and_addresses() {
+        let vars = HashMap::from([
+            ("URL", "https://example.com/a"),
+            ("NOT_URL", "ftp://example.com"),
+            ("LIST", " a, ,b "),
+            ("IPS", "127.0.0.1, ::1"),
+            ("BAD_IPS", "127.0.0.1, nope"),
+        ]);
+        let lookup = |k: &str| vars.get(k).map(|v| v.to_string());
+        let env = Env::new(&lookup);
         assert_eq!(
-            load(&env).unwrap_err(),
-            ConfigError::Missing("BOND_WEBHOOK_SECRETS".into())
+            env.url("URL", None).unwrap().as_str(),
+            "https://example.com/a"
         );
-        for (k, v) in [
-            ("BOND_WEBHOOK_SECRETS", "s1,s2"),
-            ("BOND_BASE_URL", "https://sandbox.bond.tech/api/v0.1"),
-            ("BOND_IDENTITY", "id"),
-            ("BOND_AUTHORIZATION", "auth"),
-            ("BOND_PROGRAM_ID", "prog"),
-        ] {
-            env.insert(k, v);
-        }
-        let c = load(&env).unwrap();
-        assert_eq!(c.providers, [ProviderName::Ondato, ProviderName::Bond]);
-        assert_eq!(c.bond.unwrap().webhook_secrets.len(), 2);
+        assert!(env.url("NOT_URL", None).is_err());
+        assert_eq!(
+            env.url("UNSET", None).unwrap_err(),
+            ConfigError::Missing("UNSET".into())
+        );
+        assert_eq!(
+            env.url("UNSET", Some("http://d/")).unwrap().as_str(),
+            "http://d/"
+        );
+        assert_eq!(env.list("LIST"), ["a", "b"]);
+        assert_eq!(env.secrets("LIST").unwrap().len(), 2);
+        assert_eq!(
+            env.secrets("UNSET").unwrap_err(),
+            ConfigError::Missing("UNSET".into())
+        );
+        assert_eq!(env.ips("IPS").unwrap().len(), 2);
+        assert!(env
+            .ips("BAD_IPS")
+            .unwrap_err()
+            .to_string()
+            .contains("BAD_IPS"));
     }
 
     #[test]
     fn debug_output_never_shows_secrets() {
-        let c = load(&full()).unwrap();
-        let printed = format!("{c:?}");
-        assert!(
-            !printed.contains("secret")
-                && !printed.contains("new")
-                && !printed.contains("0123456789")
-        );
+        let printed = format!("{:?}", load(&full()).unwrap());
+        assert!(!printed.contains("first-secret-key") && !printed.contains("0123456789"));
+        assert!(printed.contains(FIRST));
     }
 }

@@ -1,12 +1,18 @@
 //! The one error type of the public API and its one mapping to the JSON error shape (DESIGN §2).
 //!
 //! Every failure a client can see is an [`ApiError`]: a stable machine code, a message that never
-//! carries PII, secrets or Rust debug output, and optionally field-level problems.
+//! carries PII, secrets or Rust debug output, and optionally field-level problems. It keeps the
+//! typed error it came from as its cause, for the logs (ids and statuses only); the conversions
+//! from the adapters' errors ([`StoreError`], [`ProviderError`]) are here, and nowhere else.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Map, Value};
+
+use crate::provider::ProviderError;
+use crate::store::StoreError;
 
 /// The `type` of an error: the class of problem, for clients that branch coarsely.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -139,7 +145,7 @@ impl ErrorCode {
 pub type FieldErrors = BTreeMap<String, Vec<String>>;
 
 /// An error as the client sees it. Build it with the constructors; never from `{:?}` of anything.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,
@@ -148,6 +154,19 @@ pub struct ApiError {
     pub details: Vec<(String, Value)>,
     /// Seconds, sent as `Retry-After`.
     pub retry_after: Option<u64>,
+    /// The typed error behind it, for the logs; never shown to the client.
+    pub cause: Option<Arc<dyn std::error::Error + Send + Sync>>,
+}
+
+/// Two errors are the same answer when the client would see the same thing.
+impl PartialEq for ApiError {
+    fn eq(&self, other: &Self) -> bool {
+        self.code == other.code
+            && self.message == other.message
+            && self.fields == other.fields
+            && self.details == other.details
+            && self.retry_after == other.retry_after
+    }
 }
 
 impl ApiError {
@@ -158,7 +177,13 @@ impl ApiError {
             fields: FieldErrors::new(),
             details: Vec::new(),
             retry_after: None,
+            cause: None,
         }
+    }
+
+    pub fn with_cause(mut self, cause: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.cause = Some(Arc::new(cause));
+        self
     }
 
     pub fn validation(fields: FieldErrors) -> Self {
@@ -225,7 +250,43 @@ impl std::fmt::Display for ApiError {
     }
 }
 
-impl std::error::Error for ApiError {}
+impl std::error::Error for ApiError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.cause
+            .as_deref()
+            .map(|c| c as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// A store failure is ours to retry: 500, with the store's error kept as the cause.
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        Self::internal().with_cause(e)
+    }
+}
+
+/// A provider failure in the API's terms: its refusals are the client's to fix (422, with the
+/// fields the provider named), the rest are the provider's (502, or 504 for a timeout).
+impl From<ProviderError> for ApiError {
+    fn from(e: ProviderError) -> Self {
+        match e {
+            ProviderError::Timeout => Self::new(
+                ErrorCode::ProviderTimeout,
+                "the provider did not answer in time; retry later",
+            ),
+            ProviderError::Rejected { message, fields } => {
+                let mut err = Self::new(ErrorCode::ProviderRejected, message);
+                err.fields = fields;
+                err
+            }
+            other => Self::new(
+                ErrorCode::ProviderUnavailable,
+                "the provider is unavailable; retry later",
+            )
+            .with_cause(other),
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -236,18 +297,18 @@ mod tests {
         let mut fields = FieldErrors::new();
         fields.insert(
             "applicant.ssn".into(),
-            vec!["is required for provider bond".into()],
+            vec!["is required for provider acme".into()],
         );
         let body = ApiError::validation(fields).to_json("req-1");
         assert_eq!(body["error"]["type"], "invalid_request");
         assert_eq!(body["error"]["code"], "validation_failed");
         assert_eq!(
             body["error"]["message"],
-            "applicant.ssn is required for provider bond"
+            "applicant.ssn is required for provider acme"
         );
         assert_eq!(
             body["error"]["fields"]["applicant.ssn"][0],
-            "is required for provider bond"
+            "is required for provider acme"
         );
         assert_eq!(body["request_id"], "req-1");
     }
@@ -267,6 +328,37 @@ mod tests {
         assert_eq!(body["error"]["verification_id"], "ver_1");
         assert_eq!(body["error"]["verified_at"], "2026-01-02T03:04:05.000Z");
         assert!(body["error"].get("fields").is_none());
+    }
+
+    #[test]
+    fn adapter_errors_keep_their_cause_but_never_show_it() {
+        let io = std::io::Error::other("connection reset by peer at 10.0.0.1");
+        let store: ApiError = StoreError::Unavailable {
+            operation: "GetItem",
+            source: Box::new(io),
+        }
+        .into();
+        assert_eq!(store.code, ErrorCode::InternalError);
+        let chain = crate::telemetry::chain(&store);
+        assert!(
+            chain.contains("DynamoDB GetItem failed") && chain.contains("connection reset"),
+            "{chain}"
+        );
+        assert!(!store.to_json("r").to_string().contains("connection reset"));
+
+        let provider: ApiError = ProviderError::Unavailable("answered 503".into()).into();
+        assert_eq!(
+            (provider.status(), provider.code),
+            (502, ErrorCode::ProviderUnavailable)
+        );
+        assert!(crate::telemetry::chain(&provider).contains("answered 503"));
+        assert_eq!(ApiError::from(ProviderError::Timeout).status(), 504);
+        let rejected: ApiError = ProviderError::Rejected {
+            message: "refused".into(),
+            fields: [("applicant.ssn".to_owned(), vec!["is invalid".to_owned()])].into(),
+        }
+        .into();
+        assert_eq!((rejected.status(), rejected.fields.len()), (422, 1));
     }
 
     #[test]

@@ -162,7 +162,12 @@ pub fn json_response(status: u16, body: &Value) -> Response<Body> {
 pub fn error_response(err: &ApiError, ctx: &RequestCtx) -> Response<Body> {
     let status = err.status();
     if status >= 500 {
-        tracing::warn!(code = err.code.as_str(), status, request_id = %ctx.request_id, "request failed");
+        let cause = err
+            .cause
+            .as_deref()
+            .map(|c| crate::telemetry::chain(c))
+            .unwrap_or_default();
+        tracing::warn!(code = err.code.as_str(), status, request_id = %ctx.request_id, cause = %cause, "request failed");
     } else {
         tracing::info!(code = err.code.as_str(), status, request_id = %ctx.request_id, "request refused");
     }

@@ -1,5 +1,6 @@
 //! The library every KYC Lambda function uses: the domain and its rules, the error shape, typed
-//! configuration, the DynamoDB store and the provider adapters, and the services the handlers call.
+//! configuration, the storage and provider ports with their adapters, the use-case services the
+//! handlers call, and the composition root that builds them ([`wiring`]).
 
 pub mod clock;
 pub mod config;
@@ -11,7 +12,8 @@ pub mod provider;
 pub mod service;
 pub mod store;
 pub mod telemetry;
+pub mod wiring;
 
 pub use config::Config;
 pub use error::{ApiError, ErrorCode};
-pub use service::{App, RequestCtx};
+pub use service::RequestCtx;

@@ -29,6 +29,23 @@ pub fn init() {
     }
 }
 
+/// An error and its causes, one after the other (`a: b: c`), for one log field. Adapters build
+/// their errors from ids, statuses and operation names only, so the chain carries no PII.
+pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = error.to_string();
+    let mut next = error.source();
+    while let Some(cause) = next {
+        let text = cause.to_string();
+        // Wrappers often repeat their cause's text; say each thing once.
+        if !out.ends_with(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        next = cause.source();
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -39,5 +56,15 @@ mod tests {
         assert_eq!(level(Some("warn".into())), LevelFilter::WARN);
         assert_eq!(level(Some("info,hyper=debug".into())), LevelFilter::INFO);
         assert_eq!(level(None), LevelFilter::INFO);
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("outer")]
+    struct Outer(#[source] std::io::Error);
+
+    #[test]
+    fn a_chain_names_every_cause_once() {
+        let e = Outer(std::io::Error::other("inner"));
+        assert_eq!(chain(&e), "outer: inner");
     }
 }

@@ -9,9 +9,10 @@ use local_stack::{LocalStack, StackOptions};
 use serde_json::json;
 use shared::clock::ManualClock;
 use shared::domain::idempotency::fingerprint;
-use shared::domain::{CustomerId, ProviderName, VerificationId};
+use shared::domain::{CustomerId, VerificationId};
+use shared::provider::ondato;
 use shared::store::dynamodb::DynamoDbStore;
-use shared::store::{Claim, IdempotencyLock, VerificationStore};
+use shared::store::{Claim, CreateClaims, IdempotencyKeys, IdempotencyLock};
 
 fn create_url(stack: &LocalStack) -> String {
     format!("{}/v1/verifications", stack.api_url)
@@ -223,7 +224,7 @@ async fn a_lock_left_by_a_crashed_run_does_not_block_after_its_deadline() {
     store
         .claim(&Claim {
             customer: &customer,
-            provider: ProviderName::Ondato,
+            provider: &ondato::NAME,
             verification: &crashed,
             now: past - Duration::seconds(5),
             claim_until: past,

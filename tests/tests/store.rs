@@ -3,11 +3,15 @@
 use chrono::{Duration, Utc};
 use integration_tests::*;
 use shared::domain::{
-    CustomerEffect, CustomerId, Metadata, NewVerification, Observation, ProviderName, Source,
-    Status, Verification, VerificationId,
+    CustomerEffect, CustomerId, Metadata, NewVerification, Observation, Source, Status,
+    Verification, VerificationId,
 };
+use shared::provider::ondato;
 use shared::store::dynamodb::DynamoDbStore;
-use shared::store::{Claim, ClaimError, EventRecord, SaveOutcome, VerificationStore};
+use shared::store::{
+    Claim, ClaimError, CreateClaims, CustomerReader, EventLog, EventRecord, SaveOutcome,
+    VerificationReader,
+};
 
 /// Claim `customer`'s Ondato slot for `id` at `now` until `until`.
 async fn claim(
@@ -20,7 +24,7 @@ async fn claim(
     store
         .claim(&Claim {
             customer,
-            provider: ProviderName::Ondato,
+            provider: &ondato::NAME,
             verification: id,
             now,
             claim_until: until,
@@ -57,7 +61,7 @@ async fn inserted(store: &DynamoDbStore, customer: &str) -> Verification {
         NewVerification {
             id,
             customer_id: customer,
-            provider: ProviderName::Ondato,
+            provider: ondato::NAME,
             provider_ref: Some(ulid::Ulid::new().to_string()),
             verification_url: None,
             metadata: Metadata::new(),
@@ -72,7 +76,7 @@ async fn inserted(store: &DynamoDbStore, customer: &str) -> Verification {
 fn event(v: &Verification, id: &str) -> EventRecord {
     let now = Utc::now();
     EventRecord {
-        provider: ProviderName::Ondato,
+        provider: ondato::NAME,
         event_id: id.to_owned(),
         event_type: "test".into(),
         verification_id: v.id.clone(),
@@ -91,7 +95,7 @@ async fn a_stored_verification_reads_back_equal_with_version_one() {
     assert_eq!(v.version, 1);
     assert_eq!(
         store
-            .find_by_provider_ref(ProviderName::Ondato, v.provider_ref.as_deref().unwrap())
+            .find_by_provider_ref(&ondato::NAME, v.provider_ref.as_deref().unwrap())
             .await
             .unwrap(),
         Some(v.id.clone())
@@ -155,7 +159,7 @@ async fn a_recorded_event_is_a_duplicate_and_writes_nothing_more() {
         SaveOutcome::Saved
     );
     let ctx = store
-        .load_for_event(&v.id, ProviderName::Ondato, "e1")
+        .load_for_event(&v.id, &ondato::NAME, "e1")
         .await
         .unwrap();
     assert!(ctx.already_processed);
@@ -270,7 +274,7 @@ async fn an_unconfirmed_claim_lapses_at_its_deadline_and_release_touches_only_it
     .unwrap();
     // The crashed run's release cannot remove the new claim.
     store
-        .release(&customer, ProviderName::Ondato, &crashed, None)
+        .release(&customer, &ondato::NAME, &crashed, None)
         .await
         .unwrap();
     let still = claim(&store, &customer, &VerificationId::generate(), later, later)
@@ -343,7 +347,7 @@ async fn prewarm_is_one_get_item_that_writes_nothing() {
     let before = item_count(&stack).await;
     stack.calls.reset();
     // The functions' own store, whose calls the stack counts.
-    stack.app.store.prewarm().await;
+    stack.wiring.store().prewarm().await;
     let calls = stack.calls.snapshot();
     assert_eq!(stack.calls.total(), 1, "{calls:?}");
     assert_eq!(calls.get("GetItem"), Some(&1));

@@ -6,20 +6,18 @@ use shared::http::{
     error_response, idempotency_key, json_body, path_param, reply_response, request_ctx,
     route_not_found,
 };
-use shared::App;
+use shared::wiring::CreateVerificationDeps;
 
 /// Parse, make one call into `shared`, map the result to a response.
-pub async fn handle(app: &App, req: Request) -> Response<Body> {
+pub async fn handle(deps: &CreateVerificationDeps, req: Request) -> Response<Body> {
     let ctx = request_ctx(&req);
     let result = async {
         let key = idempotency_key(&req)?;
         match (req.method().clone(), path_param(&req, "id")) {
-            (Method::POST, None) => {
-                app.create_verification(&json_body(&req)?, key.as_ref(), &ctx)
-                    .await
-            }
+            (Method::POST, None) => deps.create.run(&json_body(&req)?, key.as_ref(), &ctx).await,
             (Method::PATCH, Some(id)) => {
-                app.resubmit_verification(&id, &json_body(&req)?, key.as_ref(), &ctx)
+                deps.resubmit
+                    .run(&id, &json_body(&req)?, key.as_ref(), &ctx)
                     .await
             }
             _ => Err(route_not_found()),

@@ -1,14 +1,14 @@
 //! Lambda entry point: configuration and clients built once, then the runtime loop.
 
 use lambda_http::{run, service_fn, Error};
-use shared::App;
+use shared::wiring::Wiring;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
-    let app = App::from_env().await?;
+    let deps = Wiring::from_env().await?.fetch_result();
     run(service_fn(|req| async {
-        Ok::<_, Error>(fetch_result::handle(&app, req).await)
+        Ok::<_, Error>(fetch_result::handle(&deps, req).await)
     }))
     .await
 }

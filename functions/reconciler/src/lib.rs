@@ -3,12 +3,9 @@
 //! so a dropped webhook is repaired within one period.
 
 use serde_json::{json, Value};
-use shared::App;
+use shared::wiring::ReconcilerDeps;
 
 /// One run. The schedule's event carries nothing we need; the answer is the run's counts.
-pub async fn handle(app: &App) -> Result<Value, shared::ApiError> {
-    let report = app
-        .reconcile(app.settings.reconcile_quiet, app.settings.reconcile_batch)
-        .await?;
-    Ok(json!(report))
+pub async fn handle(deps: &ReconcilerDeps) -> Result<Value, shared::ApiError> {
+    Ok(json!(deps.reconcile.run().await?))
 }

@@ -2,14 +2,14 @@
 
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use serde_json::Value;
-use shared::App;
+use shared::wiring::Wiring;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
-    let app = App::from_env().await?;
+    let deps = Wiring::from_env().await?.reconciler();
     run(service_fn(|_event: LambdaEvent<Value>| async {
-        reconciler::handle(&app).await.map_err(Error::from)
+        reconciler::handle(&deps).await.map_err(Error::from)
     }))
     .await
 }

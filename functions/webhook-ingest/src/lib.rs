@@ -4,9 +4,10 @@ use lambda_http::{http::Method, Body, Request, Response};
 use serde_json::json;
 use shared::http::{body_bytes, path_param, request_ctx, respond, route_not_found, source_ip};
 use shared::provider::RawWebhook;
-use shared::App;
+use shared::wiring::WebhookIngestDeps;
 
-pub async fn handle(app: &App, req: Request) -> Response<Body> {
+/// Parse, make one call into `shared`, map the result to a response.
+pub async fn handle(deps: &WebhookIngestDeps, req: Request) -> Response<Body> {
     let ctx = request_ctx(&req);
     let result = async {
         let provider = match path_param(&req, "provider") {
@@ -18,7 +19,7 @@ pub async fn handle(app: &App, req: Request) -> Response<Body> {
             body: body_bytes(&req),
             source_ip: source_ip(&req),
         };
-        let ack = app.ingest_webhook(&provider, webhook, &ctx).await?;
+        let ack = deps.ingest.run(&provider, webhook, &ctx).await?;
         Ok((200, json!({ "received": true, "outcome": ack.label() })))
     }
     .await;

@@ -1,5 +1,6 @@
 //! Validated identifiers. Parsed once at the boundary; everything behind it is valid.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -91,32 +92,53 @@ impl fmt::Display for CustomerId {
     }
 }
 
-/// The KYC providers this deployment can speak to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ProviderName {
-    Ondato,
-    Bond,
-}
+/// A KYC provider's name, as the API, the webhook route and the table carry it: 1 to 32 lowercase
+/// ASCII letters, digits or `_`, starting with a letter. Which names exist is the provider
+/// registry's business (`crate::provider`); a stored name stays readable even if its provider
+/// leaves the build.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ProviderName(Cow<'static, str>);
 
 impl ProviderName {
-    pub const ALL: [ProviderName; 2] = [ProviderName::Ondato, ProviderName::Bond];
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|p| p.as_str() == raw)
+    /// A name fixed at compile time (each provider's own); checked by the registry's tests.
+    pub const fn from_static(name: &'static str) -> Self {
+        Self(Cow::Borrowed(name))
     }
 
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Ondato => "ondato",
-            Self::Bond => "bond",
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        let mut bytes = raw.bytes();
+        let well_formed = raw.len() <= 32
+            && bytes.next().is_some_and(|b| b.is_ascii_lowercase())
+            && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if well_formed {
+            Ok(Self(Cow::Owned(raw.to_owned())))
+        } else {
+            Err("is not a provider name")
         }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for ProviderName {
+    type Error = &'static str;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<ProviderName> for String {
+    fn from(value: ProviderName) -> Self {
+        value.0.into_owned()
     }
 }
 
 impl fmt::Display for ProviderName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.write_str(&self.0)
     }
 }
 
@@ -160,10 +182,16 @@ mod tests {
     }
 
     #[test]
-    fn provider_names_round_trip() {
-        for p in ProviderName::ALL {
-            assert_eq!(ProviderName::parse(p.as_str()), Some(p));
+    fn provider_names_are_lowercase_words_and_round_trip() {
+        for good in ["acme", "kyc_2", "a"] {
+            let name = ProviderName::parse(good).unwrap();
+            assert_eq!(name.as_str(), good);
+            assert_eq!(name, ProviderName::from_static(good).clone());
+            let json = serde_json::to_value(&name).unwrap();
+            assert_eq!(serde_json::from_value::<ProviderName>(json).unwrap(), name);
         }
-        assert_eq!(ProviderName::parse("acme"), None);
+        for bad in ["", "Acme", "1kyc", "ac me", "acme-2", &"a".repeat(33)] {
+            assert!(ProviderName::parse(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -96,9 +96,9 @@ pub struct Verification {
     pub customer_id: CustomerId,
     pub provider: ProviderName,
     pub status: Status,
-    /// The provider's id for this verification (Ondato IDV id, Bond customer id).
+    /// The provider's id for this verification (its hosted session or its customer record).
     pub provider_ref: Option<String>,
-    /// The provider's id of the identification that decided (Ondato KYC identification id).
+    /// The provider's id of the identification that decided, where the provider has one.
     pub decision_ref: Option<String>,
     /// Hosted page for the applicant (hosted-UI providers only). Never logged.
     pub verification_url: Option<String>,
@@ -407,7 +407,7 @@ mod tests {
             NewVerification {
                 id: VerificationId::generate(),
                 customer_id: CustomerId::parse("cus_1").unwrap(),
-                provider: ProviderName::Ondato,
+                provider: ProviderName::from_static("acme"),
                 provider_ref: Some("idv-1".into()),
                 verification_url: Some("https://idv.example/?id=idv-1".into()),
                 metadata: Metadata::new(),

@@ -1,12 +1,18 @@
 //! `GET /v1/verifications/{id}` (1 DynamoDB round trip) and
 //! `GET /v1/customers/{customer_id}/verification` (2: the customer, then its latest verification).
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 
-use super::create::store_error;
-use super::App;
 use crate::domain::{CustomerId, Verification, VerificationId};
 use crate::error::ApiError;
+use crate::store::{CustomerReader, VerificationReader};
+
+/// What fetching may do to the table: read.
+pub trait FetchStore: VerificationReader + CustomerReader {}
+
+impl<T> FetchStore for T where T: VerificationReader + CustomerReader + ?Sized {}
 
 pub struct CustomerView {
     pub customer_id: CustomerId,
@@ -15,28 +21,30 @@ pub struct CustomerView {
     pub latest: Option<Verification>,
 }
 
-impl App {
-    pub async fn fetch_verification(&self, id: &VerificationId) -> Result<Verification, ApiError> {
+pub struct FetchVerification {
+    store: Arc<dyn FetchStore>,
+}
+
+impl FetchVerification {
+    pub fn new(store: Arc<dyn FetchStore>) -> Self {
+        Self { store }
+    }
+
+    pub async fn verification(&self, id: &VerificationId) -> Result<Verification, ApiError> {
         self.store
             .get_verification(id)
-            .await
-            .map_err(store_error)?
+            .await?
             .ok_or_else(|| ApiError::not_found("verification"))
     }
 
-    pub async fn fetch_customer(&self, id: &CustomerId) -> Result<CustomerView, ApiError> {
+    pub async fn customer(&self, id: &CustomerId) -> Result<CustomerView, ApiError> {
         let customer = self
             .store
             .get_customer(id)
-            .await
-            .map_err(store_error)?
+            .await?
             .ok_or_else(|| ApiError::not_found("customer"))?;
         let latest = match &customer.latest_verification_id {
-            Some(vid) => self
-                .store
-                .get_verification(vid)
-                .await
-                .map_err(store_error)?,
+            Some(vid) => self.store.get_verification(vid).await?,
             None => None,
         };
         if latest.is_none() {

@@ -1,21 +1,53 @@
 //! `PATCH /v1/verifications/{id}`: correct the applicant's data and resubmit it while the
 //! provider can still use it (`pending`, `action_required`); refused once approved.
 
-use chrono::Duration;
+use std::sync::Arc;
+
 use serde_json::Value;
 
-use super::create::{provider_error, store_error};
-use super::{verification_json, App, Reply, RequestCtx};
+use super::keys::{concurrent_update, refused_claim, IdempotencySecret};
+use super::{verification_json, Reply, RequestCtx};
+use crate::clock::Clock;
 use crate::domain::idempotency::{IdempotencyKey, StoredResponse};
 use crate::domain::request::PatchRequest;
-use crate::domain::{EditRefusal, VerificationId};
+use crate::domain::{EditRefusal, Verification, VerificationId};
 use crate::error::{ApiError, ErrorCode};
-use crate::store::{IdempotencyLock, SaveOutcome};
+use crate::provider::{KycProvider, Providers};
+use crate::store::{
+    IdempotencyKeys, IdempotencyLock, SaveOutcome, VerificationReader, VerificationWriter,
+};
 
-const DEFAULT_HOLD: i64 = 30;
+/// What a resubmission may do to the table.
+pub trait ResubmitStore: IdempotencyKeys + VerificationReader + VerificationWriter {}
 
-impl App {
-    pub async fn resubmit_verification(
+impl<T> ResubmitStore for T where
+    T: IdempotencyKeys + VerificationReader + VerificationWriter + ?Sized
+{
+}
+
+pub struct ResubmitVerification {
+    store: Arc<dyn ResubmitStore>,
+    providers: Providers,
+    clock: Arc<dyn Clock>,
+    secret: IdempotencySecret,
+}
+
+impl ResubmitVerification {
+    pub fn new(
+        store: Arc<dyn ResubmitStore>,
+        providers: Providers,
+        clock: Arc<dyn Clock>,
+        secret: IdempotencySecret,
+    ) -> Self {
+        Self {
+            store,
+            providers,
+            clock,
+            secret,
+        }
+    }
+
+    pub async fn run(
         &self,
         raw_id: &str,
         body: &Value,
@@ -28,36 +60,29 @@ impl App {
         // verification's status is now.
         let lock = match key {
             Some(k) => {
-                let hold_until = ctx
-                    .deadline
-                    .unwrap_or(now + Duration::seconds(DEFAULT_HOLD));
                 let scope = format!("PATCH /v1/verifications/{id}");
-                let lock = self.lock_for(
-                    &scope,
-                    k,
-                    body,
-                    &format!("run_{}", ulid::Ulid::new()),
-                    hold_until,
-                    now,
-                );
+                let owner = format!("run_{}", ulid::Ulid::new());
+                let lock = self
+                    .secret
+                    .lock(&scope, k, body, &owner, ctx.hold_until(now), now);
                 if let Err(e) = self.store.lock_key(&lock, now).await {
-                    return self.refused_claim(e, Some(&lock), now);
+                    return refused_claim(e, Some(&lock), now);
                 }
                 Some(lock)
             }
             None => None,
         };
-        let result = self.resubmit_locked(&id, body, lock.as_ref(), ctx).await;
+        let result = self.resubmit(&id, body, lock.as_ref(), ctx).await;
         if let (Some(lock), Err(_)) = (&lock, &result) {
             // Refusals and failures are not kept: the same key may try again.
             if let Err(e) = self.store.finish_key(lock, None).await {
-                tracing::error!(error = %e, "could not release an idempotency key; it lapses at the deadline");
+                tracing::error!(error = %crate::telemetry::chain(&e), "could not release an idempotency key; it lapses at the deadline");
             }
         }
         result
     }
 
-    async fn resubmit_locked(
+    async fn resubmit(
         &self,
         id: &VerificationId,
         body: &Value,
@@ -68,49 +93,66 @@ impl App {
         let mut verification = self
             .store
             .get_verification(id)
-            .await
-            .map_err(store_error)?
+            .await?
             .ok_or_else(|| ApiError::not_found("verification"))?;
-        let provider = self.providers.get(verification.provider).ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::InternalError,
-                "the verification's provider is not configured",
-            )
-        })?;
+        let provider = self
+            .providers
+            .get(&verification.provider)
+            .ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::InternalError,
+                    "the verification's provider is not configured",
+                )
+            })?
+            .clone();
         let request = PatchRequest::parse(
             body,
-            verification.provider,
+            &verification.provider,
             provider.required_fields(),
             now.date_naive(),
         )
         .map_err(ApiError::validation)?;
-        verification.editable().map_err(|refusal| match refusal {
-            EditRefusal::Locked { verified_at } => ApiError::new(
-                ErrorCode::VerificationLocked,
-                "the customer passed KYC with this verification; their data can no longer change",
+        verification
+            .editable()
+            .map_err(|r| refusal(&verification, r))?;
+        let response = self
+            .correct(&mut verification, provider.as_ref(), &request, now)
+            .await?;
+        let saved = self
+            .store
+            .save_verification(
+                &verification,
+                response.effect,
+                response.new_ref.as_deref(),
+                lock.map(|l| (l, &response.stored)),
             )
-            .with_detail("verification_id", verification.id.as_str())
-            .with_time("verified_at", verified_at),
-            EditRefusal::InProgress => ApiError::new(
-                ErrorCode::VerificationInProgress,
-                "the provider is checking the submitted data; it can be corrected only if the provider asks for it",
-            ),
-            EditRefusal::Ended => ApiError::new(
-                ErrorCode::VerificationEnded,
-                "this verification has ended; start a new verification instead",
-            ),
-        })?;
+            .await?;
+        if saved != SaveOutcome::Saved {
+            return Err(concurrent_update(
+                "the verification changed while it was being corrected; retry",
+            ));
+        }
+        tracing::info!(verification_id = %verification.id, status = %verification.status, request_id = %ctx.request_id, "verification resubmitted");
+        Ok(Reply::fresh(response.stored.status, response.stored.body))
+    }
 
+    /// Send the correction to the provider (a new attempt) and apply what it answers.
+    async fn correct(
+        &self,
+        verification: &mut Verification,
+        provider: &dyn KycProvider,
+        request: &PatchRequest,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Corrected, ApiError> {
         // A correction is a new attempt: data-submission providers get a new submission key.
         verification.attempt += 1;
         let started = provider
             .resubmit(
-                &verification,
+                verification,
                 &request.applicant,
                 request.return_url.as_ref(),
             )
-            .await
-            .map_err(provider_error)?;
+            .await?;
         let new_ref = (Some(&started.provider_ref) != verification.provider_ref.as_ref())
             .then(|| started.provider_ref.clone());
         let mut initial = started.initial;
@@ -125,34 +167,39 @@ impl App {
         let effect = verification.customer_effect(transition);
         let mut shown = verification.clone();
         shown.version += 1;
-        let response = StoredResponse {
-            status: 200,
-            body: verification_json(&shown).to_string(),
-        };
-        match self
-            .store
-            .save_verification(
-                &verification,
-                effect,
-                new_ref.as_deref(),
-                lock.map(|l| (l, &response)),
-            )
-            .await
-            .map_err(store_error)?
-        {
-            SaveOutcome::Saved => {
-                tracing::info!(verification_id = %verification.id, status = %verification.status, request_id = %ctx.request_id, "verification resubmitted");
-                Ok(Reply {
-                    status: response.status,
-                    body: response.body,
-                    replayed: false,
-                })
-            }
-            _ => Err(ApiError::new(
-                ErrorCode::ConcurrentUpdate,
-                "the verification changed while it was being corrected; retry",
-            )
-            .with_retry_after(1)),
-        }
+        Ok(Corrected {
+            new_ref,
+            effect,
+            stored: StoredResponse {
+                status: 200,
+                body: verification_json(&shown).to_string(),
+            },
+        })
+    }
+}
+
+/// A correction applied in memory, ready to be stored.
+struct Corrected {
+    new_ref: Option<String>,
+    effect: crate::domain::CustomerEffect,
+    stored: StoredResponse,
+}
+
+fn refusal(verification: &Verification, refusal: EditRefusal) -> ApiError {
+    match refusal {
+        EditRefusal::Locked { verified_at } => ApiError::new(
+            ErrorCode::VerificationLocked,
+            "the customer passed KYC with this verification; their data can no longer change",
+        )
+        .with_detail("verification_id", verification.id.as_str())
+        .with_time("verified_at", verified_at),
+        EditRefusal::InProgress => ApiError::new(
+            ErrorCode::VerificationInProgress,
+            "the provider is checking the submitted data; it can be corrected only if the provider asks for it",
+        ),
+        EditRefusal::Ended => ApiError::new(
+            ErrorCode::VerificationEnded,
+            "this verification has ended; start a new verification instead",
+        ),
     }
 }

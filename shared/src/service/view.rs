@@ -3,6 +3,7 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Value};
 
+use super::CustomerView;
 use crate::domain::Verification;
 
 pub(crate) fn ts(t: DateTime<Utc>) -> String {
@@ -54,5 +55,16 @@ pub fn verification_json(v: &Verification) -> Value {
         "metadata": v.metadata,
         "created_at": ts(v.created_at),
         "updated_at": ts(v.updated_at),
+    })
+}
+
+/// A customer's view, as `GET /v1/customers/{customer_id}/verification` returns it.
+pub fn customer_json(view: &CustomerView) -> Value {
+    json!({
+        "customer_id": view.customer_id,
+        "verified": view.verified_at.is_some(),
+        "verified_at": view.verified_at.map(ts),
+        "verified_verification_id": view.verified_verification_id,
+        "verification": view.latest.as_ref().map(verification_json),
     })
 }

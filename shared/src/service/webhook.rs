@@ -4,17 +4,23 @@
 //! DynamoDB round trips: 2 (one BatchGetItem for the verification and the event's dedupe record,
 //! one write), plus one GetItem when the provider does not echo our id back.
 
-use chrono::Duration;
+use std::sync::Arc;
 
-use super::create::{provider_error, store_error};
-use super::{App, RequestCtx};
-use crate::domain::{ProviderName, Source, Transition, VerificationId};
+use chrono::{DateTime, Duration, Utc};
+
+use super::keys::concurrent_update;
+use super::RequestCtx;
+use crate::clock::Clock;
+use crate::domain::{ProviderName, Source, Transition, Verification, VerificationId};
 use crate::error::{ApiError, ErrorCode};
-use crate::provider::{AuthError, InterpretError, Interpreted, Locator, ProviderEvent, RawWebhook};
-use crate::store::{EventRecord, SaveOutcome};
+use crate::provider::{
+    AuthError, InterpretError, Interpreted, KycProvider, Locator, ProviderEvent, Providers,
+    RawWebhook,
+};
+use crate::store::{backoff, EventLog, EventRecord, SaveOutcome};
 
 /// Attempts at applying one event when concurrent writers keep winning the version race.
-const MAX_ATTEMPTS: usize = 5;
+const MAX_ATTEMPTS: u32 = 5;
 
 /// What a webhook did; every variant is acknowledged with 200.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,170 +58,223 @@ fn outcome_label(t: Transition) -> &'static str {
     }
 }
 
-impl App {
-    fn event_record(
-        &self,
-        provider: ProviderName,
-        event: &ProviderEvent,
-        verification_id: &VerificationId,
-        outcome: &'static str,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> EventRecord {
+pub struct IngestWebhook {
+    events: Arc<dyn EventLog>,
+    providers: Providers,
+    clock: Arc<dyn Clock>,
+    /// How long an event for a verification we cannot find is answered 5xx (so it is retried).
+    grace: Duration,
+    /// How long processed events are kept for deduplication and audit.
+    retention: Duration,
+}
+
+/// One event's facts while it is applied.
+struct Applying<'a> {
+    provider: &'a ProviderName,
+    event: &'a ProviderEvent,
+    verification_id: &'a VerificationId,
+    now: DateTime<Utc>,
+}
+
+impl Applying<'_> {
+    fn record(&self, outcome: &'static str, retention: Duration) -> EventRecord {
         EventRecord {
-            provider,
-            event_id: event.event_id.clone(),
-            event_type: event.event_type.clone(),
-            verification_id: verification_id.clone(),
-            occurred_at: event.occurred_at,
+            provider: self.provider.clone(),
+            event_id: self.event.event_id.clone(),
+            event_type: self.event.event_type.clone(),
+            verification_id: self.verification_id.clone(),
+            occurred_at: self.event.occurred_at,
             outcome,
-            audit: Some(event.audit.to_string()),
-            received_at: now,
-            expires_at: now
-                + Duration::from_std(self.settings.event_retention).unwrap_or(Duration::days(7)),
+            audit: Some(self.event.audit.to_string()),
+            received_at: self.now,
+            expires_at: self.now + retention,
+        }
+    }
+}
+
+impl IngestWebhook {
+    pub fn new(
+        events: Arc<dyn EventLog>,
+        providers: Providers,
+        clock: Arc<dyn Clock>,
+        grace: std::time::Duration,
+        retention: std::time::Duration,
+    ) -> Self {
+        Self {
+            events,
+            providers,
+            clock,
+            grace: Duration::from_std(grace).unwrap_or(Duration::hours(1)),
+            retention: Duration::from_std(retention).unwrap_or(Duration::days(7)),
         }
     }
 
-    pub async fn ingest_webhook(
+    pub async fn run(
         &self,
         provider: &str,
         webhook: RawWebhook<'_>,
         ctx: &RequestCtx,
     ) -> Result<WebhookAck, ApiError> {
         let now = self.clock.now();
-        let adapter = ProviderName::parse(provider)
-            .and_then(|name| self.providers.get(name))
+        let adapter = self
+            .providers
+            .find(provider)
             .ok_or_else(|| ApiError::not_found("webhook route"))?;
         let name = adapter.name();
-
-        adapter.authenticate(&webhook, now).map_err(|e| {
-            tracing::warn!(provider = %name, reason = %e, request_id = %ctx.request_id, "webhook refused");
-            let message = match e {
-                AuthError::Missing => "webhook credentials are missing",
-                AuthError::Invalid => "webhook credentials are invalid",
-            };
-            ApiError::new(ErrorCode::Unauthorized, message)
-        })?;
-
-        let event = match adapter.interpret(&webhook).await {
-            Ok(Interpreted::Event(event)) => event,
-            Ok(Interpreted::Ignored { event_type }) => {
-                tracing::info!(provider = %name, event_type = %event_type, "webhook event type ignored");
-                return Ok(WebhookAck::Ignored);
-            }
-            Err(InterpretError::Malformed(why)) => {
-                tracing::warn!(provider = %name, reason = %why, "malformed webhook");
-                return Err(ApiError::new(
-                    ErrorCode::MalformedJson,
-                    "the webhook body is not a valid event",
-                ));
-            }
-            Err(InterpretError::Provider(e)) => return Err(provider_error(e)),
+        authenticate(adapter.as_ref(), &webhook, now, ctx)?;
+        let event = match interpret(adapter.as_ref(), &webhook).await? {
+            Some(event) => event,
+            None => return Ok(WebhookAck::Ignored),
         };
-
-        let verification_id = match &event.locator {
+        let found = match &event.locator {
             Locator::Ours(id) => Some(id.clone()),
-            Locator::ProviderRef(r) => self
-                .store
-                .find_by_provider_ref(name, r)
-                .await
-                .map_err(store_error)?,
+            Locator::ProviderRef(r) => self.events.find_by_provider_ref(&name, r).await?,
         };
-        let within_grace = now - event.occurred_at
-            < Duration::from_std(self.settings.webhook_grace).unwrap_or(Duration::hours(1));
-        let not_found_yet = || {
-            if within_grace {
-                tracing::warn!(provider = %name, event_id = %event.event_id, "webhook for a verification not found yet; asking for a retry");
-                Err(ApiError::new(
-                    ErrorCode::VerificationNotFoundYet,
-                    "the verification is not known yet; retry later",
-                )
-                .with_retry_after(30))
-            } else {
-                tracing::error!(provider = %name, event_id = %event.event_id, "webhook for an unknown verification after the grace period; dropped");
-                Ok(WebhookAck::Orphaned)
-            }
+        let Some(verification_id) = found else {
+            return self.not_found_yet(&name, &event, now);
         };
-        let Some(verification_id) = verification_id else {
-            return not_found_yet();
+        let applying = Applying {
+            provider: &name,
+            event: &event,
+            verification_id: &verification_id,
+            now,
         };
+        self.apply(&applying).await
+    }
 
+    /// A well-formed event for a verification we cannot find: 503 during the grace period so
+    /// the provider retries (no event is lost to a create/webhook race), then dropped.
+    fn not_found_yet(
+        &self,
+        name: &ProviderName,
+        event: &ProviderEvent,
+        now: DateTime<Utc>,
+    ) -> Result<WebhookAck, ApiError> {
+        if now - event.occurred_at < self.grace {
+            tracing::warn!(provider = %name, event_id = %event.event_id, "webhook for a verification not found yet; asking for a retry");
+            Err(ApiError::new(
+                ErrorCode::VerificationNotFoundYet,
+                "the verification is not known yet; retry later",
+            )
+            .with_retry_after(30))
+        } else {
+            tracing::error!(provider = %name, event_id = %event.event_id, "webhook for an unknown verification after the grace period; dropped");
+            Ok(WebhookAck::Orphaned)
+        }
+    }
+
+    /// Deduplicate, apply the transition rules and store the event with its effect, re-reading
+    /// when a concurrent writer changed the verification first.
+    async fn apply(&self, a: &Applying<'_>) -> Result<WebhookAck, ApiError> {
         for attempt in 0..MAX_ATTEMPTS {
             let loaded = self
-                .store
-                .load_for_event(&verification_id, name, &event.event_id)
-                .await
-                .map_err(store_error)?;
+                .events
+                .load_for_event(a.verification_id, a.provider, &a.event.event_id)
+                .await?;
             if loaded.already_processed {
-                tracing::info!(provider = %name, event_id = %event.event_id, verification_id = %verification_id, "duplicate webhook");
+                tracing::info!(provider = %a.provider, event_id = %a.event.event_id, verification_id = %a.verification_id, "duplicate webhook");
                 return Ok(WebhookAck::Duplicate);
             }
-            let Some(mut verification) = loaded.verification else {
-                return not_found_yet();
+            let Some(verification) = loaded.verification else {
+                return self.not_found_yet(a.provider, a.event, a.now);
             };
-            if verification.provider != name {
-                tracing::error!(provider = %name, verification_id = %verification_id, "webhook names a verification of another provider");
+            if verification.provider != *a.provider {
+                tracing::error!(provider = %a.provider, verification_id = %a.verification_id, "webhook names a verification of another provider");
                 return Err(ApiError::new(
                     ErrorCode::MalformedJson,
                     "the event does not belong to this provider",
                 ));
             }
-            if event.provider_ref.is_some() && event.provider_ref != verification.provider_ref {
-                // An event of a provider record the verification has left (a PATCH opened a new
-                // one): kept for deduplication, never applied.
-                let record =
-                    self.event_record(name, &event, &verification_id, "other_attempt", now);
-                return match self
-                    .store
-                    .save_event(&record, None)
-                    .await
-                    .map_err(store_error)?
-                {
-                    SaveOutcome::DuplicateEvent => Ok(WebhookAck::Duplicate),
-                    _ => Ok(WebhookAck::Applied {
-                        verification_id,
-                        outcome: "other_attempt",
-                    }),
-                };
-            }
-            let transition = verification.apply(
-                &event.observation,
-                Source::Webhook,
-                Some(&event.event_id),
-                now,
-            );
-            let outcome = outcome_label(transition);
-            let record = self.event_record(name, &event, &verification_id, outcome, now);
-            let effect = verification.customer_effect(transition);
-            let updated = transition.writes().then_some((&verification, effect));
-            match self
-                .store
-                .save_event(&record, updated)
-                .await
-                .map_err(store_error)?
-            {
-                SaveOutcome::Saved => {
-                    tracing::info!(
-                        provider = %name,
-                        event_type = %event.event_type,
-                        verification_id = %verification_id,
-                        status = %verification.status,
-                        outcome,
-                        "webhook applied"
-                    );
+            match self.save(a, verification).await? {
+                (SaveOutcome::Saved, outcome) => {
                     return Ok(WebhookAck::Applied {
-                        verification_id,
+                        verification_id: a.verification_id.clone(),
                         outcome,
-                    });
+                    })
                 }
-                SaveOutcome::DuplicateEvent => return Ok(WebhookAck::Duplicate),
-                SaveOutcome::VersionConflict => crate::store::backoff(attempt as u32).await,
+                (SaveOutcome::DuplicateEvent, _) => return Ok(WebhookAck::Duplicate),
+                (SaveOutcome::VersionConflict, _) => backoff(attempt).await,
             }
         }
-        tracing::warn!(verification_id = %verification_id, "webhook lost the version race repeatedly; asking for a retry");
-        Err(ApiError::new(
-            ErrorCode::ConcurrentUpdate,
+        tracing::warn!(verification_id = %a.verification_id, "webhook lost the version race repeatedly; asking for a retry");
+        Err(concurrent_update(
             "the verification is being updated concurrently; retry",
-        )
-        .with_retry_after(1))
+        ))
+    }
+
+    /// One attempt at storing the event and what it does to the verification.
+    async fn save(
+        &self,
+        a: &Applying<'_>,
+        mut verification: Verification,
+    ) -> Result<(SaveOutcome, &'static str), ApiError> {
+        if a.event.provider_ref.is_some() && a.event.provider_ref != verification.provider_ref {
+            // An event of a provider record the verification has left (a PATCH opened a new
+            // one): kept for deduplication, never applied.
+            let record = a.record("other_attempt", self.retention);
+            let saved = self.events.save_event(&record, None).await?;
+            return Ok((saved, "other_attempt"));
+        }
+        let transition = verification.apply(
+            &a.event.observation,
+            Source::Webhook,
+            Some(&a.event.event_id),
+            a.now,
+        );
+        let outcome = outcome_label(transition);
+        let record = a.record(outcome, self.retention);
+        let effect = verification.customer_effect(transition);
+        let updated = transition.writes().then_some((&verification, effect));
+        let saved = self.events.save_event(&record, updated).await?;
+        if saved == SaveOutcome::Saved {
+            tracing::info!(
+                provider = %a.provider,
+                event_type = %a.event.event_type,
+                verification_id = %a.verification_id,
+                status = %verification.status,
+                outcome,
+                "webhook applied"
+            );
+        }
+        Ok((saved, outcome))
+    }
+}
+
+/// Check the provider's credentials over the raw bytes; a failure is 401 and writes nothing.
+fn authenticate(
+    adapter: &dyn KycProvider,
+    webhook: &RawWebhook<'_>,
+    now: DateTime<Utc>,
+    ctx: &RequestCtx,
+) -> Result<(), ApiError> {
+    adapter.authenticate(webhook, now).map_err(|e| {
+        tracing::warn!(provider = %adapter.name(), reason = %e, request_id = %ctx.request_id, "webhook refused");
+        let message = match e {
+            AuthError::Missing => "webhook credentials are missing",
+            AuthError::Invalid => "webhook credentials are invalid",
+        };
+        ApiError::new(ErrorCode::Unauthorized, message)
+    })
+}
+
+/// The provider's reading of an authenticated webhook; `None` for event types we do not act on.
+async fn interpret(
+    adapter: &dyn KycProvider,
+    webhook: &RawWebhook<'_>,
+) -> Result<Option<Box<ProviderEvent>>, ApiError> {
+    match adapter.interpret(webhook).await {
+        Ok(Interpreted::Event(event)) => Ok(Some(event)),
+        Ok(Interpreted::Ignored { event_type }) => {
+            tracing::info!(provider = %adapter.name(), event_type = %event_type, "webhook event type ignored");
+            Ok(None)
+        }
+        Err(InterpretError::Malformed(why)) => {
+            tracing::warn!(provider = %adapter.name(), reason = %why, "malformed webhook");
+            Err(ApiError::new(
+                ErrorCode::MalformedJson,
+                "the webhook body is not a valid event",
+            ))
+        }
+        Err(InterpretError::Provider(e)) => Err(e.into()),
     }
 }

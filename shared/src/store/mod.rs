@@ -1,7 +1,13 @@
-//! The storage port. One DynamoDB table holds every item (DESIGN §5); the adapter is
-//! [`dynamodb::DynamoDbStore`], tested against DynamoDB Local.
+//! The storage ports and the DynamoDB adapter. One DynamoDB table holds every item (DESIGN §5).
+//!
+//! The ports are narrow, and each one stands for the DynamoDB actions its adapter needs ([`Port`]),
+//! so a function's code can reach only what its IAM role in `template.yaml` allows: fetch-result
+//! holds a [`VerificationReader`], a [`CustomerReader`] and (for `?refresh=true`) a
+//! [`VerificationWriter`], never the claims of a create. The adapter is [`dynamodb::DynamoDbStore`],
+//! tested against DynamoDB Local.
 
 pub mod dynamodb;
+#[cfg(any(test, feature = "test-util"))]
 pub mod metrics;
 
 use async_trait::async_trait;
@@ -18,14 +24,49 @@ pub async fn backoff(attempt: u32) {
     tokio::time::sleep(std::time::Duration::from_millis(base + jitter)).await;
 }
 
+/// A failure's cause, kept for the logs.
+pub type Cause = Box<dyn std::error::Error + Send + Sync>;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The store could not be reached or refused the call; safe to retry.
-    #[error("store unavailable: {0}")]
-    Unavailable(String),
-    /// A stored item could not be read back: a bug or a manual edit.
-    #[error("corrupt item: {0}")]
-    Corrupt(String),
+    #[error("DynamoDB {operation} failed")]
+    Unavailable {
+        operation: &'static str,
+        #[source]
+        source: Cause,
+    },
+    /// The store kept answering in a way that left the operation unfinished; safe to retry.
+    #[error("DynamoDB {operation} did not finish: {why}")]
+    Unfinished {
+        operation: &'static str,
+        why: &'static str,
+    },
+    /// A stored item could not be read back, or a request could not be built: a bug or a manual
+    /// edit.
+    #[error("corrupt item: {what}")]
+    Corrupt {
+        what: String,
+        #[source]
+        source: Option<Cause>,
+    },
+}
+
+impl StoreError {
+    pub fn corrupt(what: impl Into<String>) -> Self {
+        Self::Corrupt {
+            what: what.into(),
+            source: None,
+        }
+    }
+
+    /// A request that could not be built, with the builder's reason.
+    pub fn build(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Corrupt {
+            what: "a request could not be built".into(),
+            source: Some(Box::new(e)),
+        }
+    }
 }
 
 /// Why a create (or PATCH) cannot start.
@@ -66,7 +107,7 @@ pub struct IdempotencyLock {
 #[derive(Debug, Clone)]
 pub struct Claim<'a> {
     pub customer: &'a CustomerId,
-    pub provider: ProviderName,
+    pub provider: &'a ProviderName,
     pub verification: &'a VerificationId,
     pub now: DateTime<Utc>,
     /// An unconfirmed claim lapses at this time (the Lambda deadline).
@@ -115,16 +156,86 @@ pub struct EventContext {
     pub already_processed: bool,
 }
 
-#[async_trait]
-pub trait VerificationStore: Send + Sync {
-    /// Open the connection (TCP, TLS, credentials, endpoint) at init with one cheap read that
-    /// finds nothing, so that the first request does not pay for it. Best effort: a failure is
-    /// logged and left to the first request.
-    async fn prewarm(&self);
+/// The IAM-visible side of a port: which DynamoDB actions its adapter calls, on the table or on
+/// one of its indexes. Each function's set of ports must match its policy in `template.yaml`
+/// (checked by a test that reads the template).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Port {
+    VerificationReader,
+    CustomerReader,
+    VerificationWriter,
+    CreateClaims,
+    IdempotencyKeys,
+    EventLog,
+    OpenVerifications,
+}
 
+/// Where an action applies: the table, or an index of it (`index/<name>`).
+pub type Grant = (&'static str, &'static str);
+
+pub const TABLE: &str = "table";
+
+impl Port {
+    pub fn grants(self) -> &'static [Grant] {
+        match self {
+            Self::VerificationReader | Self::CustomerReader => &[("dynamodb:GetItem", TABLE)],
+            // One transaction of puts and updates (the verification, a provider reference, the
+            // customer, an idempotency record).
+            Self::VerificationWriter => {
+                &[("dynamodb:PutItem", TABLE), ("dynamodb:UpdateItem", TABLE)]
+            }
+            Self::CreateClaims | Self::IdempotencyKeys => &[
+                ("dynamodb:PutItem", TABLE),
+                ("dynamodb:UpdateItem", TABLE),
+                ("dynamodb:DeleteItem", TABLE),
+            ],
+            Self::EventLog => &[
+                ("dynamodb:GetItem", TABLE),
+                ("dynamodb:BatchGetItem", TABLE),
+                ("dynamodb:PutItem", TABLE),
+                ("dynamodb:UpdateItem", TABLE),
+            ],
+            Self::OpenVerifications => &[("dynamodb:Query", "index/open")],
+        }
+    }
+}
+
+/// Read one verification (`GetItem`, strongly consistent).
+#[async_trait]
+pub trait VerificationReader: Send + Sync {
+    async fn get_verification(
+        &self,
+        id: &VerificationId,
+    ) -> Result<Option<Verification>, StoreError>;
+}
+
+/// Read one customer record (`GetItem`).
+#[async_trait]
+pub trait CustomerReader: Send + Sync {
+    async fn get_customer(&self, id: &CustomerId) -> Result<Option<Customer>, StoreError>;
+}
+
+/// Store a changed verification (`PutItem`/`UpdateItem` in one transaction).
+#[async_trait]
+pub trait VerificationWriter: Send + Sync {
+    /// Store a verification changed by an API call or a refresh, guarded by the version it was
+    /// read at, with its effect on the customer, the reference of a new provider record, and the
+    /// key's completion, atomically.
+    async fn save_verification(
+        &self,
+        verification: &Verification,
+        effect: CustomerEffect,
+        new_ref: Option<&str>,
+        completion: Option<(&IdempotencyLock, &StoredResponse)>,
+    ) -> Result<SaveOutcome, StoreError>;
+}
+
+/// The writes of a create: the customer's slot, the new verification, the failure path.
+#[async_trait]
+pub trait CreateClaims: Send + Sync {
     /// Claim the customer's one active slot for this provider (unless the customer is verified or
     /// has an active verification) and, with a key, lock it, in one round trip. The claim lapses
-    /// at `claim_until` unless confirmed by [`VerificationStore::insert_verification`].
+    /// at `claim_until` unless confirmed by [`CreateClaims::insert_verification`].
     async fn claim(&self, claim: &Claim<'_>) -> Result<(), ClaimError>;
 
     /// Give an unconfirmed claim back (the provider call failed), and either release the key so
@@ -132,7 +243,7 @@ pub trait VerificationStore: Send + Sync {
     async fn release(
         &self,
         customer: &CustomerId,
-        provider: ProviderName,
+        provider: &ProviderName,
         verification: &VerificationId,
         lock: Option<(&IdempotencyLock, Option<&StoredResponse>)>,
     ) -> Result<(), StoreError>;
@@ -144,8 +255,12 @@ pub trait VerificationStore: Send + Sync {
         verification: &Verification,
         completion: Option<(&IdempotencyLock, &StoredResponse)>,
     ) -> Result<(), StoreError>;
+}
 
-    /// Lock a key alone (PATCH): one conditional write.
+/// Idempotency keys on their own (PATCH, a resumed create).
+#[async_trait]
+pub trait IdempotencyKeys: Send + Sync {
+    /// Lock a key alone: one conditional write.
     async fn lock_key(&self, lock: &IdempotencyLock, now: DateTime<Utc>) -> Result<(), ClaimError>;
 
     /// Release a key (`None`) or complete it with the response to replay.
@@ -154,36 +269,15 @@ pub trait VerificationStore: Send + Sync {
         lock: &IdempotencyLock,
         response: Option<&StoredResponse>,
     ) -> Result<(), StoreError>;
+}
 
-    /// Store a verification changed by an API call (a submission or a correction), guarded by
-    /// the version it was read at, with its effect on the customer, the reference of a new
-    /// provider record, and the key's completion, atomically.
-    async fn save_verification(
-        &self,
-        verification: &Verification,
-        effect: CustomerEffect,
-        new_ref: Option<&str>,
-        completion: Option<(&IdempotencyLock, &StoredResponse)>,
-    ) -> Result<SaveOutcome, StoreError>;
-
-    async fn get_verification(
-        &self,
-        id: &VerificationId,
-    ) -> Result<Option<Verification>, StoreError>;
-
-    /// Open (non-terminal) verifications whose last activity is older than `quiet_since`, at most
-    /// `limit`, through the open index.
-    async fn quiet_open_verifications(
-        &self,
-        quiet_since: DateTime<Utc>,
-        limit: usize,
-    ) -> Result<Vec<VerificationId>, StoreError>;
-
-    async fn get_customer(&self, id: &CustomerId) -> Result<Option<Customer>, StoreError>;
-
+/// What webhook ingestion reads and writes.
+#[async_trait]
+pub trait EventLog: Send + Sync {
+    /// The verification a provider record belongs to (`GetItem`, cached: it never changes).
     async fn find_by_provider_ref(
         &self,
-        provider: ProviderName,
+        provider: &ProviderName,
         provider_ref: &str,
     ) -> Result<Option<VerificationId>, StoreError>;
 
@@ -191,7 +285,7 @@ pub trait VerificationStore: Send + Sync {
     async fn load_for_event(
         &self,
         id: &VerificationId,
-        provider: ProviderName,
+        provider: &ProviderName,
         event_id: &str,
     ) -> Result<EventContext, StoreError>;
 
@@ -202,4 +296,16 @@ pub trait VerificationStore: Send + Sync {
         event: &EventRecord,
         updated: Option<(&Verification, CustomerEffect)>,
     ) -> Result<SaveOutcome, StoreError>;
+}
+
+/// The sparse index of open verifications (`Query` on `index/open`).
+#[async_trait]
+pub trait OpenVerifications: Send + Sync {
+    /// Open (non-terminal) verifications whose last activity is older than `quiet_since`, at most
+    /// `limit`.
+    async fn quiet_open_verifications(
+        &self,
+        quiet_since: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<VerificationId>, StoreError>;
 }

@@ -1,0 +1,102 @@
+//! Bond's settings: the API base, the key pair, the program, and the webhook secrets (several
+//! while rotating) with the signature tolerance, from `BOND_*` variables.
+
+use std::sync::Arc;
+
+use secrecy::SecretString;
+
+use super::{BondAdapter, NAME};
+use crate::config::{ConfigError, Env};
+use crate::domain::ProviderName;
+use crate::provider::{KycProvider, ProviderSettings};
+
+#[derive(Clone)]
+pub struct BondConfig {
+    /// `https://sandbox.bond.tech/api/v0.1` or the production base.
+    pub base_url: url::Url,
+    pub identity: String,
+    pub authorization: SecretString,
+    pub program_id: String,
+    /// Every webhook secret currently accepted (more than one while rotating).
+    pub webhook_secrets: Vec<SecretString>,
+    pub signature_tolerance_secs: i64,
+}
+
+impl BondConfig {
+    pub fn from_env(env: &Env<'_>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            webhook_secrets: env.secrets("BOND_WEBHOOK_SECRETS")?,
+            base_url: env.url("BOND_BASE_URL", None)?,
+            identity: env.required("BOND_IDENTITY")?,
+            authorization: SecretString::from(env.required("BOND_AUTHORIZATION")?),
+            program_id: env.required("BOND_PROGRAM_ID")?,
+            signature_tolerance_secs: env.number(
+                "BOND_SIGNATURE_TOLERANCE_SECONDS",
+                300,
+                "must be a whole number of seconds",
+            )?,
+        })
+    }
+}
+
+/// The registry's entry point.
+pub(super) fn configure(env: &Env<'_>) -> Result<Arc<dyn ProviderSettings>, ConfigError> {
+    Ok(Arc::new(BondConfig::from_env(env)?))
+}
+
+impl ProviderSettings for BondConfig {
+    fn name(&self) -> ProviderName {
+        NAME
+    }
+
+    fn adapter(&self, http: &reqwest::Client) -> Arc<dyn KycProvider> {
+        Arc::new(BondAdapter::new(self.clone(), http.clone()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn full() -> HashMap<&'static str, &'static str> {
+        HashMap::from([
+            ("BOND_WEBHOOK_SECRETS", "s1,s2"),
+            ("BOND_BASE_URL", "https://sandbox.bond.tech/api/v0.1"),
+            ("BOND_IDENTITY", "id"),
+            ("BOND_AUTHORIZATION", "auth"),
+            ("BOND_PROGRAM_ID", "prog"),
+        ])
+    }
+
+    fn load(vars: &HashMap<&str, &str>) -> Result<BondConfig, ConfigError> {
+        let lookup = |k: &str| vars.get(k).map(|v| v.to_string());
+        BondConfig::from_env(&Env::new(&lookup))
+    }
+
+    #[test]
+    fn bond_needs_each_of_its_own_settings() {
+        let c = load(&full()).unwrap();
+        assert_eq!(c.webhook_secrets.len(), 2);
+        assert_eq!(c.signature_tolerance_secs, 300);
+        for name in full().keys() {
+            let mut vars = full();
+            vars.remove(name);
+            assert_eq!(load(&vars).err(), Some(ConfigError::Missing((*name).into())));
+        }
+    }
+
+    #[test]
+    fn a_bad_base_url_or_tolerance_is_named() {
+        for (name, value) in [
+            ("BOND_BASE_URL", "sandbox.bond.tech"),
+            ("BOND_SIGNATURE_TOLERANCE_SECONDS", "five minutes"),
+        ] {
+            let mut vars = full();
+            vars.insert(name, value);
+            let err = load(&vars).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(err.contains(name), "{err}");
+        }
+    }
+}

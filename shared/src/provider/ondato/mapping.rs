@@ -1,0 +1,286 @@
+//! Ondato's words in our status model (DESIGN §3): the IDV status and its KYC identification's
+//! status and reason become one [`Observation`]; and our applicant becomes Ondato's registration
+//! prefill.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde_json::{Map, Value};
+
+use super::client::{Idv, KycIdentification};
+use crate::domain::request::Applicant;
+use crate::domain::{Observation, Reason, Status};
+
+/// Reasons after which a new attempt cannot succeed (the Ondato SDK calls them critical).
+const FINAL_REASONS: &[&str] = &[
+    "sanctioned",
+    "miscellaneous",
+    "possible_fraud_attempt",
+    "prohibited_country_or_state",
+    "underage_person",
+    "prohibited_nationality",
+    "doc_and_bio_age_doesnt_match",
+    "duplicated_info",
+];
+
+/// `PoorPhotoQuality` / `POOR_PHOTO_QUALITY` → `poor_photo_quality`.
+pub(super) fn reason_code(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len() + 4);
+    let chars: Vec<char> = raw.chars().collect();
+    for (i, c) in chars.iter().enumerate() {
+        if c.is_ascii_uppercase() {
+            let prev_lower =
+                i > 0 && (chars[i - 1].is_ascii_lowercase() || chars[i - 1].is_ascii_digit());
+            let next_lower = chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
+            let prev_upper = i > 0 && chars[i - 1].is_ascii_uppercase();
+            if i > 0 && !out.ends_with('_') && (prev_lower || (prev_upper && next_lower)) {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else if c.is_ascii_alphanumeric() {
+            out.push(*c);
+        } else if !out.ends_with('_') && !out.is_empty() {
+            out.push('_');
+        }
+    }
+    out.trim_end_matches('_').to_owned()
+}
+
+/// Parse Ondato's UTC times (RFC 3339, or without an offset, which Ondato means as UTC).
+pub(super) fn parse_utc(raw: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(raw)
+        .map(|d| d.with_timezone(&Utc))
+        .ok()
+        .or_else(|| {
+            NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S%.f")
+                .ok()
+                .map(|n| n.and_utc())
+        })
+}
+
+/// What the IDV and its KYC identification say, in our model.
+pub(super) fn observe(
+    event_type: &str,
+    idv: &Idv,
+    kyc: Option<&KycIdentification>,
+    kyc_id: Option<&str>,
+    at: DateTime<Utc>,
+) -> Observation {
+    let kyc_status = kyc.and_then(|k| k.status.as_deref());
+    let kyc_reason = kyc.and_then(|k| k.status_reason.as_deref());
+    let mut raw_status = format!("IDV {}", idv.status);
+    if let Some(s) = kyc_status {
+        raw_status.push_str(&format!(" / KYC {s}"));
+        if let Some(r) = kyc_reason {
+            raw_status.push_str(&format!(" ({r})"));
+        }
+    }
+    let reason = kyc_reason.map(|r| {
+        let code = reason_code(r);
+        Reason {
+            retryable: !FINAL_REASONS.contains(&code.as_str()),
+            code,
+            provider_reason: r.to_owned(),
+        }
+    });
+    let status = match (kyc_status, idv.status.as_str()) {
+        (Some("Approved"), _) => Status::Approved,
+        (Some("Rejected"), _) => Status::Rejected,
+        (_, "Aborted") => Status::Canceled,
+        (_, "Expired") => Status::Expired,
+        (_, "Completed") => Status::InReview,
+        _ if event_type == "KycIdentification.Processed" => Status::InReview,
+        (Some(_), _) => Status::InProgress,
+        (None, "InProgress" | "Suspended") => Status::InProgress,
+        _ if kyc_id.is_some() => Status::InProgress,
+        _ => Status::Pending,
+    };
+    Observation {
+        status,
+        raw_status,
+        reason: if status.is_terminal() { reason } else { None },
+        required_actions: Vec::new(),
+        occurred_at: at,
+        decision_ref: kyc_id.map(str::to_owned),
+    }
+}
+
+pub(super) fn registration(applicant: &Applicant) -> Map<String, Value> {
+    let mut r = Map::new();
+    let mut put = |k: &str, v: Option<Value>| {
+        if let Some(v) = v {
+            r.insert(k.to_owned(), v);
+        }
+    };
+    put("firstName", applicant.first_name.clone().map(Value::from));
+    put("middleName", applicant.middle_name.clone().map(Value::from));
+    put("lastName", applicant.last_name.clone().map(Value::from));
+    put(
+        "dateOfBirth",
+        applicant
+            .date_of_birth
+            .map(|d| d.format("%Y-%m-%d").to_string().into()),
+    );
+    put("email", applicant.email.clone().map(Value::from));
+    put(
+        "personalCode",
+        applicant.personal_code.clone().map(Value::from),
+    );
+    put(
+        "countryCode",
+        applicant.country_code.clone().map(Value::from),
+    );
+    // Ondato wants the phone as one JSON number, country code included.
+    let phone = applicant.phone.as_ref().and_then(|p| {
+        let cc = applicant.phone_country_code.as_deref().unwrap_or("");
+        format!("{cc}{p}").parse::<u64>().ok()
+    });
+    put("phoneNumber", phone.map(Value::from));
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn idv(status: &str) -> Idv {
+        Idv {
+            status: status.into(),
+            external_reference_id: None,
+            step: None,
+        }
+    }
+
+    fn kyc(status: &str, reason: Option<&str>) -> KycIdentification {
+        KycIdentification {
+            status: Some(status.into()),
+            status_reason: reason.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn reason_words_become_snake_case_codes() {
+        assert_eq!(reason_code("PoorPhotoQuality"), "poor_photo_quality");
+        assert_eq!(reason_code("POOR_PHOTO_QUALITY"), "poor_photo_quality");
+        assert_eq!(
+            reason_code("DocAndBioAgeDoesntMatch"),
+            "doc_and_bio_age_doesnt_match"
+        );
+        assert_eq!(
+            reason_code("AutomaticallyIdentified"),
+            "automatically_identified"
+        );
+    }
+
+    #[test]
+    fn the_provider_state_maps_onto_our_model() {
+        let at = Utc::now();
+        let cases = [
+            (
+                "IdentityVerification.StatusChanged",
+                idv("Pending"),
+                None,
+                Status::Pending,
+            ),
+            (
+                "IdentityVerification.StatusChanged",
+                idv("InProgress"),
+                None,
+                Status::InProgress,
+            ),
+            (
+                "IdentityVerification.StatusChanged",
+                idv("Suspended"),
+                None,
+                Status::InProgress,
+            ),
+            (
+                "KycIdentification.Created",
+                idv("InProgress"),
+                Some(kyc("Awaiting", None)),
+                Status::InProgress,
+            ),
+            (
+                "KycIdentification.Processed",
+                idv("InProgress"),
+                Some(kyc("Awaiting", None)),
+                Status::InReview,
+            ),
+            (
+                "IdentityVerification.StatusChanged",
+                idv("Completed"),
+                Some(kyc("Awaiting", None)),
+                Status::InReview,
+            ),
+            (
+                "KycIdentification.Approved",
+                idv("Completed"),
+                Some(kyc("Approved", Some("AutomaticallyIdentified"))),
+                Status::Approved,
+            ),
+            (
+                "KycIdentification.Rejected",
+                idv("Completed"),
+                Some(kyc("Rejected", Some("PoorPhotoQuality"))),
+                Status::Rejected,
+            ),
+            (
+                "IdentityVerification.StatusChanged",
+                idv("Aborted"),
+                None,
+                Status::Canceled,
+            ),
+            (
+                "IdentityVerification.StatusChanged",
+                idv("Expired"),
+                None,
+                Status::Expired,
+            ),
+        ];
+        for (event, idv, kyc, expected) in cases {
+            let o = observe(event, &idv, kyc.as_ref(), kyc.as_ref().map(|_| "kyc-1"), at);
+            assert_eq!(o.status, expected, "{event} {}", o.raw_status);
+        }
+    }
+
+    #[test]
+    fn critical_rejection_reasons_are_not_retryable() {
+        let at = Utc::now();
+        let o = observe(
+            "KycIdentification.Rejected",
+            &idv("Completed"),
+            Some(&kyc("Rejected", Some("Sanctioned"))),
+            Some("k"),
+            at,
+        );
+        assert!(!o.reason.unwrap().retryable);
+        let o = observe(
+            "KycIdentification.Rejected",
+            &idv("Completed"),
+            Some(&kyc("Rejected", Some("BlurredPhoto"))),
+            Some("k"),
+            at,
+        );
+        assert!(o.reason.unwrap().retryable);
+    }
+
+    #[test]
+    fn ondato_times_parse_with_or_without_an_offset() {
+        assert!(parse_utc("2023-01-16T23:40:51Z").is_some());
+        assert!(parse_utc("2023-01-16T23:40:51.1234567").is_some());
+        assert!(parse_utc("2023-01-16T23:40:51.123+02:00").is_some());
+        assert!(parse_utc("yesterday").is_none());
+    }
+
+    #[test]
+    fn registration_sends_only_what_was_given_and_the_phone_as_a_number() {
+        let applicant = Applicant {
+            first_name: Some("Ada".into()),
+            phone: Some("624515141".into()),
+            phone_country_code: Some("370".into()),
+            ..Applicant::default()
+        };
+        let r = registration(&applicant);
+        assert_eq!(r["firstName"], "Ada");
+        assert_eq!(r["phoneNumber"], 370624515141u64);
+        assert!(!r.contains_key("lastName"));
+    }
+}

@@ -1,0 +1,182 @@
+//! The provider port: what every KYC provider adapter offers the services.
+//!
+//! A verification starts in two steps so that data-submission providers fit beside hosted-page
+//! ones: [`KycProvider::start`] opens the provider-side record (for example a hosted page),
+//! the service persists our verification, then [`KycProvider::submit`] sends the applicant's data
+//! for checking where the provider works that way (a no-op for hosted-page providers).
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use http::HeaderMap;
+
+use crate::domain::request::{Applicant, ApplicantField};
+use crate::domain::{CustomerId, Observation, ProviderName, Verification, VerificationId};
+
+/// Why a provider call failed, in terms the API maps to its error codes. Messages name no
+/// person and no provider record: they go to logs and, for `Rejected`, to the client.
+#[derive(Debug, thiserror::Error)]
+pub enum ProviderError {
+    /// The provider answered 5xx, 429 or something we cannot use.
+    #[error("provider unavailable: {0}")]
+    Unavailable(String),
+    /// The provider could not be reached (connection refused, reset, TLS); the request's URL is
+    /// stripped from the cause, since it can hold provider ids.
+    #[error("could not reach the provider")]
+    Unreachable(#[source] reqwest::Error),
+    /// The provider's answer could not be read.
+    #[error("unreadable answer from the provider: {what}")]
+    Unreadable {
+        what: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("provider timed out")]
+    Timeout,
+    /// The provider refused the request (4xx); the message is safe to show (no PII).
+    #[error("provider rejected the request: {message}")]
+    Rejected {
+        message: String,
+        fields: BTreeMap<String, Vec<String>>,
+    },
+}
+
+impl ProviderError {
+    /// A transport failure: a timeout, or the provider unreachable (URL removed from the cause).
+    pub fn transport(e: reqwest::Error) -> Self {
+        if e.is_timeout() {
+            Self::Timeout
+        } else {
+            Self::Unreachable(e.without_url())
+        }
+    }
+
+    pub fn unreadable(what: &'static str) -> impl FnOnce(serde_json::Error) -> Self {
+        move |source| Self::Unreadable { what, source }
+    }
+}
+
+/// Why a webhook was not accepted as authentic. Never says which part failed to the caller.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum AuthError {
+    #[error("missing credentials")]
+    Missing,
+    #[error("bad credentials")]
+    Invalid,
+}
+
+/// What the service passes to a provider to open a verification.
+pub struct StartRequest<'a> {
+    pub verification_id: &'a VerificationId,
+    pub customer_id: &'a CustomerId,
+    pub applicant: &'a Applicant,
+    pub return_url: Option<&'a url::Url>,
+}
+
+/// The provider-side record that was opened.
+#[derive(Debug, Clone)]
+pub struct Started {
+    pub provider_ref: String,
+    pub verification_url: Option<String>,
+    pub initial: Observation,
+}
+
+/// How a webhook names the verification it is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Locator {
+    /// The provider echoed our verification id back.
+    Ours(VerificationId),
+    /// Only the provider's own id is known.
+    ProviderRef(String),
+}
+
+/// An authenticated webhook, interpreted.
+#[derive(Debug, Clone)]
+pub enum Interpreted {
+    /// An event type we do not act on: acknowledged and logged.
+    Ignored {
+        event_type: String,
+    },
+    Event(Box<ProviderEvent>),
+}
+
+#[derive(Debug, Clone)]
+pub struct ProviderEvent {
+    /// The provider's event identity, for deduplication.
+    pub event_id: String,
+    pub event_type: String,
+    pub locator: Locator,
+    /// The provider record the event is about; events of a replaced record are not applied.
+    pub provider_ref: Option<String>,
+    /// The event as received, minus anything personal, kept for audit (never for decisions).
+    pub audit: serde_json::Value,
+    /// The provider's authoritative state (re-fetched where the body is not signed).
+    pub observation: Observation,
+    pub occurred_at: DateTime<Utc>,
+}
+
+/// A webhook as it arrived: raw bytes, before anything trusted it.
+pub struct RawWebhook<'a> {
+    pub headers: &'a HeaderMap,
+    pub body: &'a [u8],
+    pub source_ip: Option<std::net::IpAddr>,
+}
+
+#[async_trait]
+pub trait KycProvider: Send + Sync {
+    fn name(&self) -> ProviderName;
+
+    /// Applicant fields this provider cannot work without.
+    fn required_fields(&self) -> &'static [ApplicantField];
+
+    /// Open the provider-side record.
+    async fn start(&self, request: StartRequest<'_>) -> Result<Started, ProviderError>;
+
+    /// Correct the applicant's data and have the provider check again (PATCH). Returns the
+    /// provider record the verification continues with (for hosted pages, a new page).
+    async fn resubmit(
+        &self,
+        verification: &Verification,
+        applicant: &Applicant,
+        return_url: Option<&url::Url>,
+    ) -> Result<Started, ProviderError>;
+
+    /// Whether the applicant's data is submitted server to server after the record is stored
+    /// (data-submission providers); hosted-page providers collect it themselves.
+    fn submits_data(&self) -> bool {
+        false
+    }
+
+    /// Submit the applicant's data for checking, once our record is durable.
+    async fn submit(
+        &self,
+        _verification: &Verification,
+        _applicant: &Applicant,
+    ) -> Result<Option<Observation>, ProviderError> {
+        Ok(None)
+    }
+
+    /// What the provider says about this verification now (reconciliation: `?refresh=true` and
+    /// the scheduled reconciler). `occurred_at` is the time of asking.
+    async fn current_state(
+        &self,
+        verification: &Verification,
+        now: DateTime<Utc>,
+    ) -> Result<Observation, ProviderError>;
+
+    /// Check a webhook's credentials over the raw bytes, in constant time, before parsing.
+    fn authenticate(&self, webhook: &RawWebhook<'_>, now: DateTime<Utc>) -> Result<(), AuthError>;
+
+    /// Parse an authenticated webhook and establish the provider's authoritative state
+    /// (re-fetched from the provider where the body is not signed).
+    async fn interpret(&self, webhook: &RawWebhook<'_>) -> Result<Interpreted, InterpretError>;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum InterpretError {
+    #[error("malformed webhook body: {0}")]
+    Malformed(String),
+    #[error(transparent)]
+    Provider(#[from] ProviderError),
+}

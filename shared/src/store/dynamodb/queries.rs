@@ -1,0 +1,109 @@
+//! Reads: a verification or a customer by key (strongly consistent), and the quiet open
+//! verifications through the sparse `open` index (a Query per shard, never a Scan).
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::codec::{
+    customer_from_item, customer_key, get_s, s, time, verification_from_item, verification_key,
+    Item, OPEN_INDEX, OPEN_PK, OPEN_SHARDS, OPEN_SK, PK,
+};
+use super::{unavailable, DynamoDbStore};
+use crate::domain::{CustomerId, Verification, VerificationId};
+use crate::store::{Customer, CustomerReader, OpenVerifications, StoreError, VerificationReader};
+
+impl DynamoDbStore {
+    pub(super) async fn get(&self, key: Item) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable("GetItem"))?;
+        Ok(out.item)
+    }
+
+    /// One shard's quiet open verifications, up to `wanted`, page by page.
+    async fn quiet_in_shard(
+        &self,
+        shard: u32,
+        quiet_since: DateTime<Utc>,
+        wanted: usize,
+    ) -> Result<Vec<VerificationId>, StoreError> {
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(OPEN_INDEX)
+                .key_condition_expression("#p = :p AND #s < :cutoff")
+                .expression_attribute_names("#p", OPEN_PK)
+                .expression_attribute_names("#s", OPEN_SK)
+                .expression_attribute_values(":p", s(format!("OPEN#{shard}")))
+                .expression_attribute_values(":cutoff", time(quiet_since))
+                .set_exclusive_start_key(start)
+                .limit(i32::try_from(wanted.saturating_sub(found.len()).max(1)).unwrap_or(100))
+                .send()
+                .await
+                .map_err(unavailable("Query"))?;
+            found.extend(out.items().iter().filter_map(|i| {
+                get_s(i, PK)?
+                    .strip_prefix("VER#")
+                    .and_then(|id| VerificationId::parse(id).ok())
+            }));
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() && found.len() < wanted => start = Some(k),
+                _ => return Ok(found),
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl VerificationReader for DynamoDbStore {
+    async fn get_verification(
+        &self,
+        id: &VerificationId,
+    ) -> Result<Option<Verification>, StoreError> {
+        self.get(verification_key(id))
+            .await?
+            .map(verification_from_item)
+            .transpose()
+    }
+}
+
+#[async_trait]
+impl CustomerReader for DynamoDbStore {
+    async fn get_customer(&self, id: &CustomerId) -> Result<Option<Customer>, StoreError> {
+        self.get(customer_key(id))
+            .await?
+            .as_ref()
+            .map(customer_from_item)
+            .transpose()
+    }
+}
+
+#[async_trait]
+impl OpenVerifications for DynamoDbStore {
+    async fn quiet_open_verifications(
+        &self,
+        quiet_since: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<VerificationId>, StoreError> {
+        let mut found = Vec::new();
+        for shard in 0..OPEN_SHARDS {
+            if found.len() >= limit {
+                break;
+            }
+            let wanted = limit - found.len();
+            found.extend(self.quiet_in_shard(shard, quiet_since, wanted).await?);
+        }
+        found.truncate(limit);
+        Ok(found)
+    }
+}
