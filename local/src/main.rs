@@ -4,9 +4,14 @@
 //! Ports: `API_PORT` (3000), `EMULATOR_PORT` (4010), `DYNAMODB_PORT` (8000); `DYNAMODB_ENDPOINT`
 //! uses a DynamoDB that is already running instead of starting one. The reconciler runs every
 //! minute (`RECONCILE_QUIET_SECONDS`, default 900, decides what counts as quiet).
+//!
+//! `kyc-local with-dynamodb -- CMD [ARGS…]` starts one DynamoDB Local, runs CMD with
+//! `DYNAMODB_ENDPOINT` pointing at it (and a second start refused), and stops it when CMD ends,
+//! exiting with CMD's status: `make test` runs every test under one.
 
 use std::collections::HashMap;
 
+use local_stack::dynamodb_local::{DynamoDbLocal, SHARED_ENDPOINT};
 use local_stack::{Database, LocalStack, StackOptions};
 
 fn port(name: &str, default: u16) -> Result<u16, String> {
@@ -18,8 +23,41 @@ fn port(name: &str, default: u16) -> Result<u16, String> {
     }
 }
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// Run `command` with one DynamoDB Local shared by everything it starts.
+fn with_dynamodb(command: &[String]) -> Result<i32, Box<dyn std::error::Error>> {
+    let (program, args) = command
+        .split_first()
+        .ok_or("usage: kyc-local with-dynamodb -- CMD [ARGS...]")?;
+    let db = DynamoDbLocal::start(0)?;
+    eprintln!("one DynamoDB Local for this run: {}", db.endpoint);
+    let status = std::process::Command::new(program)
+        .args(args)
+        .env("DYNAMODB_ENDPOINT", &db.endpoint)
+        .env(SHARED_ENDPOINT, &db.endpoint)
+        .status()?;
+    drop(db);
+    Ok(status.code().unwrap_or(1))
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("with-dynamodb") => {
+            let command = args[1..]
+                .strip_prefix(&["--".to_owned()])
+                .unwrap_or(&args[1..]);
+            std::process::exit(with_dynamodb(command)?)
+        }
+        Some(other) => Err(format!(
+            "unknown command {other:?}; run without arguments for the local stack"
+        )
+        .into()),
+        None => tokio::runtime::Runtime::new()?.block_on(dev()),
+    }
+}
+
+/// `make dev`: the whole stack until Ctrl-C.
+async fn dev() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

@@ -19,7 +19,11 @@ async fn kyc_local_serves_the_walkthrough_and_stops_everything_on_ctrl_c() {
     if local_stack::dynamodb_local::find_jar_dir().is_err() {
         panic!("DynamoDB Local is not installed: run `make test`, which installs it");
     }
+    // Under `make test` the run's one DynamoDB Local is in DYNAMODB_ENDPOINT (inherited), and
+    // kyc-local uses it; alone, kyc-local starts its own.
+    let shared = std::env::var("DYNAMODB_ENDPOINT").ok();
     let mut child = Command::new(env!("CARGO_BIN_EXE_kyc-local"))
+        .env("TABLE_NAME", format!("kyc-dev-{}", std::process::id()))
         .env("API_PORT", "0")
         .env("EMULATOR_PORT", "0")
         .env("DYNAMODB_PORT", "0")
@@ -79,7 +83,7 @@ async fn kyc_local_serves_the_walkthrough_and_stops_everything_on_ctrl_c() {
         .unwrap();
     assert_eq!(fetched["status"], "approved");
 
-    // Ctrl-C stops the stack and DynamoDB Local with it.
+    // Ctrl-C stops the stack, and the DynamoDB Local it started (not a shared one).
     Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
@@ -92,9 +96,20 @@ async fn kyc_local_serves_the_walkthrough_and_stops_everything_on_ctrl_c() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    let port: u16 = dynamodb.rsplit(':').next().unwrap().parse().unwrap();
+    let port = |url: &str| -> u16 { url.rsplit(':').next().unwrap().parse().unwrap() };
+    assert!(
+        TcpStream::connect(("127.0.0.1", port(api))).is_err(),
+        "the API still listening"
+    );
+    if let Some(shared) = shared {
+        assert_eq!(
+            dynamodb, shared,
+            "kyc-local must use the run's DynamoDB Local"
+        );
+        return;
+    }
     let started = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_ok() {
+    while TcpStream::connect(("127.0.0.1", port(dynamodb))).is_ok() {
         assert!(
             started.elapsed() < Duration::from_secs(10),
             "DynamoDB Local still listening"

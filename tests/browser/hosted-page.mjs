@@ -19,7 +19,9 @@ const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
 function startStack() {
   const bin = join(root, 'target', 'debug', 'kyc-local');
   const child = spawn(bin, [], {
-    env: { ...process.env, API_PORT: '0', EMULATOR_PORT: '0', DYNAMODB_PORT: '0', RUST_LOG: 'warn' },
+    // DYNAMODB_ENDPOINT (the run's one DynamoDB Local under `make test`) passes through; the
+    // table is this run's own.
+    env: { ...process.env, TABLE_NAME: `kyc-browser-${process.pid}`, API_PORT: '0', EMULATOR_PORT: '0', DYNAMODB_PORT: '0', RUST_LOG: 'warn' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((resolve, reject) => {

@@ -1,5 +1,6 @@
-//! Test harness: one DynamoDB Local per test binary (started on first use, stopped with the
-//! process), and per test a fresh table from `template.yaml`, emulator and API on free ports.
+//! Test harness: one DynamoDB Local for the whole run (`make test` starts it and names it in
+//! `DYNAMODB_ENDPOINT`; a bare `cargo test` starts one for this process on first use), and per
+//! test a fresh table from `template.yaml`, emulator and API on free ports.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -9,15 +10,25 @@ use local_stack::dynamodb_local::DynamoDbLocal;
 use local_stack::{Database, LocalStack, StackOptions};
 use serde_json::{json, Value};
 
-static DYNAMODB: OnceLock<DynamoDbLocal> = OnceLock::new();
+pub mod cable;
 
-/// The binary's shared DynamoDB Local.
+static DYNAMODB: OnceLock<String> = OnceLock::new();
+/// This process's own DynamoDB Local, when the run did not provide one.
+static OWN_DYNAMODB: OnceLock<DynamoDbLocal> = OnceLock::new();
+
+/// The run's DynamoDB Local: the one `make test` started, else one for this process.
 pub fn dynamodb_endpoint() -> String {
     DYNAMODB
-        .get_or_init(|| {
-            DynamoDbLocal::start(0).unwrap_or_else(|e| panic!("cannot start DynamoDB Local: {e}"))
+        .get_or_init(|| match std::env::var("DYNAMODB_ENDPOINT") {
+            Ok(endpoint) => endpoint,
+            Err(_) => OWN_DYNAMODB
+                .get_or_init(|| {
+                    DynamoDbLocal::start(0)
+                        .unwrap_or_else(|e| panic!("cannot start DynamoDB Local: {e}"))
+                })
+                .endpoint
+                .clone(),
         })
-        .endpoint
         .clone()
 }
 
@@ -39,6 +50,11 @@ pub async fn stack_with_options(options: StackOptions) -> LocalStack {
     let endpoint = tokio::task::spawn_blocking(dynamodb_endpoint)
         .await
         .expect("DynamoDB Local thread");
+    stack_on(endpoint, options).await
+}
+
+/// A whole stack with its own table on the DynamoDB at `endpoint`.
+pub async fn stack_on(endpoint: String, options: StackOptions) -> LocalStack {
     LocalStack::start(StackOptions {
         database: Database::Endpoint(endpoint),
         table_name: format!("t-{}", ulid::Ulid::new()),

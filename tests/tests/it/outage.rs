@@ -1,31 +1,24 @@
 //! DynamoDB going away in the middle of a burst of webhooks: every delivery that could not be
 //! made durable is answered 5xx and leaves nothing behind, and the providers' retries after the
-//! store is back apply each event exactly once. Own binary: it stops its own DynamoDB Local.
+//! store is back apply each event exactly once. The store goes away by cutting the cable between
+//! the functions and the run's DynamoDB Local (connections dropped, port closed).
 
 use std::time::Duration;
 
+use integration_tests::cable::Cable;
 use integration_tests::*;
-use local_stack::dynamodb_local::DynamoDbLocal;
-use local_stack::{Database, LocalStack, StackOptions};
+use local_stack::StackOptions;
 use serde_json::json;
 
 #[tokio::test]
 async fn a_store_outage_mid_burst_loses_nothing_and_applies_nothing_twice() {
-    let data = std::env::temp_dir().join(format!("kyc-outage-{}", ulid::Ulid::new()));
-    std::fs::create_dir_all(&data).unwrap();
-    let dir = data.clone();
-    let mut db = tokio::task::spawn_blocking(move || DynamoDbLocal::start_with(0, Some(&dir)))
+    let endpoint = tokio::task::spawn_blocking(dynamodb_endpoint)
         .await
-        .unwrap()
         .unwrap();
-    let port = db.port;
-    let stack = LocalStack::start(StackOptions {
-        database: Database::Endpoint(db.endpoint.clone()),
-        table_name: "outage".into(),
-        ..StackOptions::default()
-    })
-    .await
-    .unwrap();
+    let cable = Cable::connect(endpoint.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    let stack = stack_on(cable.endpoint(), StackOptions::default()).await;
     stack.emulator.set_auto_deliver(false);
 
     // Five Bond verifications under review, then six newer decisions each: 35 events.
@@ -53,7 +46,7 @@ async fn a_store_outage_mid_burst_loses_nothing_and_applies_nothing_twice() {
     for seq in 0..total / 2 {
         assert_eq!(stack.emulator.deliver(seq).await, Some(200));
     }
-    db.stop();
+    cable.cut();
     let during =
         futures::future::join_all((total / 2..total).map(|seq| stack.emulator.deliver(seq))).await;
     for status in &during {
@@ -65,11 +58,7 @@ async fn a_store_outage_mid_burst_loses_nothing_and_applies_nothing_twice() {
     }
 
     // The store comes back with its data; the providers retry everything (some twice).
-    let dir = data.clone();
-    let _db = tokio::task::spawn_blocking(move || DynamoDbLocal::start_with(port, Some(&dir)))
-        .await
-        .unwrap()
-        .unwrap();
+    cable.reconnect().await.unwrap();
     for seq in (0..total).chain(total / 2..total) {
         let mut answer = None;
         for _ in 0..50 {
@@ -97,6 +86,4 @@ async fn a_store_outage_mid_burst_loses_nothing_and_applies_nothing_twice() {
         // Every event of this verification took effect, in order: under review, then six flips.
         assert_eq!(events.len(), 7, "{id}: {events:?}");
     }
-    drop(stack);
-    let _ = std::fs::remove_dir_all(&data);
 }

@@ -1,0 +1,14 @@
+//! Every integration test in one binary, so a run has one process, one DynamoDB Local (the one
+//! `make test` starts, or one this process starts) and one place to share fixtures. Each test gets
+//! its own table and its own emulator state.
+
+mod api;
+mod bond;
+mod create_contract;
+mod delivery;
+mod emulator_controls;
+mod idempotency;
+mod outage;
+mod privacy;
+mod store;
+mod webhooks;
