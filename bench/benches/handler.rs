@@ -84,7 +84,13 @@ fn verification() -> Verification {
 fn main() {
     println!("| route: work without I/O | p50 | p99 | p99 <= 1 ms |");
     println!("|---|---|---|---|");
+    create();
+    fetch();
+    webhook();
+}
 
+/// `POST /v1/verifications`: everything but the two writes and the provider call.
+fn create() {
     let body = json!({
         "customer_id": "cus_42", "provider": "bond",
         "applicant": {"first_name": "Grace", "last_name": "Hopper", "date_of_birth": "1986-12-09", "email": "grace@example.com",
@@ -134,7 +140,10 @@ fn main() {
             let _ = verification_json(&v).to_string();
         },
     );
+}
 
+/// `GET /v1/verifications/{id}`: everything but the read.
+fn fetch() {
     let item = verification_to_item(&verification()).unwrap();
     run(
         "GET /v1/verifications/{id}: item to verification, response JSON",
@@ -143,7 +152,10 @@ fn main() {
             let _ = verification_json(&v).to_string();
         },
     );
+}
 
+/// `POST /v1/webhooks/bond`: everything but the read and the write.
+fn webhook() {
     let adapter = BondAdapter::new(
         config(),
         shared::net::client_builder().unwrap().build().unwrap(),

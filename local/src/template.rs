@@ -1,6 +1,7 @@
 //! Reads `template.yaml`, the one declaration of the table and the routes, so the local stack and
 //! the tests cannot drift from what `sam deploy` creates.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use aws_sdk_dynamodb::types::{
@@ -42,10 +43,15 @@ pub struct TableSpec {
     pub ttl_attribute: Option<String>,
 }
 
+/// A DynamoDB action and where it applies: `table`, or `index/<name>` of the one table.
+pub type Grant = (String, String);
+
 #[derive(Debug, Clone)]
 pub struct Template {
     pub table: TableSpec,
     pub routes: Vec<Route>,
+    /// Per function crate, the DynamoDB actions its IAM policy allows.
+    pub grants: BTreeMap<String, BTreeSet<Grant>>,
 }
 
 /// The repository's `template.yaml`.
@@ -82,6 +88,91 @@ fn parse_key_schema(list: &Value) -> Result<Vec<KeySchemaElement>, TemplateError
         .collect()
 }
 
+/// The function's crate, from its `CodeUri` (`functions/create-verification`).
+fn function_name(props: &Value) -> Result<String, TemplateError> {
+    let code_uri = str_at(props, "CodeUri").ok_or_else(|| shape("function without CodeUri"))?;
+    Ok(code_uri
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or(code_uri)
+        .to_owned())
+}
+
+/// The function's HTTP API routes.
+fn function_routes(function: &str, props: &Value) -> Result<Vec<Route>, TemplateError> {
+    let Some(events) = props.get("Events").and_then(Value::as_mapping) else {
+        return Ok(Vec::new());
+    };
+    let mut routes = Vec::new();
+    for (_, event) in events {
+        if str_at(event, "Type") != Some("HttpApi") {
+            continue;
+        }
+        let p = event
+            .get("Properties")
+            .ok_or_else(|| shape("HttpApi event without Properties"))?;
+        let public = p
+            .get("Auth")
+            .and_then(|a| str_at(a, "Authorizer"))
+            .is_some_and(|a| a == "NONE");
+        routes.push(Route {
+            method: str_at(p, "Method")
+                .ok_or_else(|| shape("route without Method"))?
+                .to_uppercase(),
+            path: str_at(p, "Path")
+                .ok_or_else(|| shape("route without Path"))?
+                .to_owned(),
+            function: function.to_owned(),
+            public,
+        });
+    }
+    Ok(routes)
+}
+
+/// Where a policy statement's `Resource` points: the table (`!GetAtt VerificationsTable.Arn`),
+/// one of its indexes (`!Sub "${VerificationsTable.Arn}/index/<name>"`), or something else.
+fn resource_kind(resource: &Value) -> String {
+    match resource {
+        Value::Tagged(t) => {
+            let text = t.value.as_str().unwrap_or_default();
+            match (t.tag.to_string().trim_start_matches('!'), text) {
+                ("GetAtt", "VerificationsTable.Arn") => "table".to_owned(),
+                ("Sub", s) if s.starts_with("${VerificationsTable.Arn}/") => s
+                    .trim_start_matches("${VerificationsTable.Arn}/")
+                    .to_owned(),
+                (tag, s) => format!("{tag} {s}"),
+            }
+        }
+        other => other.as_str().unwrap_or("?").to_owned(),
+    }
+}
+
+/// Every `dynamodb:*` action the function's inline policy statements allow, with its resource.
+fn dynamodb_grants(props: &Value) -> BTreeSet<Grant> {
+    let statements = props
+        .get("Policies")
+        .and_then(Value::as_sequence)
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p.get("Statement").and_then(Value::as_sequence))
+        .flatten();
+    let mut grants = BTreeSet::new();
+    for statement in statements {
+        let resource = statement
+            .get("Resource")
+            .map(resource_kind)
+            .unwrap_or_default();
+        let actions = statement.get("Action").and_then(Value::as_sequence);
+        for action in actions.into_iter().flatten().filter_map(Value::as_str) {
+            if action.starts_with("dynamodb:") {
+                grants.insert((action.to_owned(), resource.clone()));
+            }
+        }
+    }
+    grants
+}
+
 impl Template {
     pub fn load(path: &Path) -> Result<Self, TemplateError> {
         let text = std::fs::read_to_string(path).map_err(|source| TemplateError::Read {
@@ -99,6 +190,7 @@ impl Template {
             .ok_or_else(|| shape("no Resources"))?;
         let mut table = None;
         let mut routes = Vec::new();
+        let mut grants = BTreeMap::new();
         for (_, resource) in resources {
             let props = resource.get("Properties");
             match str_at(resource, "Type") {
@@ -112,39 +204,9 @@ impl Template {
                 }
                 Some("AWS::Serverless::Function") => {
                     let Some(props) = props else { continue };
-                    let code_uri = str_at(props, "CodeUri")
-                        .ok_or_else(|| shape("function without CodeUri"))?;
-                    let function = code_uri
-                        .trim_end_matches('/')
-                        .rsplit('/')
-                        .next()
-                        .unwrap_or(code_uri)
-                        .to_owned();
-                    let Some(events) = props.get("Events").and_then(Value::as_mapping) else {
-                        continue;
-                    };
-                    for (_, event) in events {
-                        if str_at(event, "Type") != Some("HttpApi") {
-                            continue;
-                        }
-                        let p = event
-                            .get("Properties")
-                            .ok_or_else(|| shape("HttpApi event without Properties"))?;
-                        let public = p
-                            .get("Auth")
-                            .and_then(|a| str_at(a, "Authorizer"))
-                            .is_some_and(|a| a == "NONE");
-                        routes.push(Route {
-                            method: str_at(p, "Method")
-                                .ok_or_else(|| shape("route without Method"))?
-                                .to_uppercase(),
-                            path: str_at(p, "Path")
-                                .ok_or_else(|| shape("route without Path"))?
-                                .to_owned(),
-                            function: function.clone(),
-                            public,
-                        });
-                    }
+                    let function = function_name(props)?;
+                    routes.extend(function_routes(&function, props)?);
+                    grants.insert(function, dynamodb_grants(props));
                 }
                 _ => {}
             }
@@ -152,6 +214,7 @@ impl Template {
         Ok(Self {
             table: table.ok_or_else(|| shape("no AWS::DynamoDB::Table"))?,
             routes,
+            grants,
         })
     }
 
@@ -258,6 +321,11 @@ impl TableSpec {
 
 #[cfg(test)]
 mod tests {
+    use shared::store::Port;
+    use shared::wiring::{
+        CreateVerificationDeps, FetchResultDeps, ReconcilerDeps, WebhookIngestDeps,
+    };
+
     use super::*;
 
     #[test]
@@ -288,5 +356,36 @@ mod tests {
                 "{expected} not in {routes:?}"
             );
         }
+    }
+
+    /// The DynamoDB actions a set of ports stands for.
+    fn grants_of(ports: &[Port]) -> BTreeSet<Grant> {
+        ports
+            .iter()
+            .flat_map(|p| p.grants())
+            .map(|(action, resource)| ((*action).to_owned(), (*resource).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn each_functions_ports_are_exactly_what_its_iam_policy_allows() {
+        let t = Template::load(&default_path()).unwrap();
+        for (function, ports) in [
+            ("create-verification", CreateVerificationDeps::PORTS),
+            ("webhook-ingest", WebhookIngestDeps::PORTS),
+            ("fetch-result", FetchResultDeps::PORTS),
+            ("reconciler", ReconcilerDeps::PORTS),
+        ] {
+            assert_eq!(
+                t.grants.get(function),
+                Some(&grants_of(ports)),
+                "{function}: template policy vs the ports its code holds"
+            );
+        }
+        // fetch-result can read and store a refresh, and nothing of a create or the index.
+        let fetch = &t.grants["fetch-result"];
+        assert!(!fetch
+            .iter()
+            .any(|(a, _)| a == "dynamodb:DeleteItem" || a == "dynamodb:Query"));
     }
 }

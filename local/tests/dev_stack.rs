@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -14,14 +14,11 @@ fn field<'a>(line: &'a str, name: &str) -> &'a str {
         .unwrap_or_else(|| panic!("{name}= missing in {line:?}"))
 }
 
-#[tokio::test]
-async fn kyc_local_serves_the_walkthrough_and_stops_everything_on_ctrl_c() {
+/// Start the `kyc-local` binary as `make dev` does, on free ports; its child and ready line.
+fn start_kyc_local() -> (Child, String) {
     if local_stack::dynamodb_local::find_jar_dir().is_err() {
         panic!("DynamoDB Local is not installed: run `make test`, which installs it");
     }
-    // Under `make test` the run's one DynamoDB Local is in DYNAMODB_ENDPOINT (inherited), and
-    // kyc-local uses it; alone, kyc-local starts its own.
-    let shared = std::env::var("DYNAMODB_ENDPOINT").ok();
     let mut child = Command::new(env!("CARGO_BIN_EXE_kyc-local"))
         .env("TABLE_NAME", format!("kyc-dev-{}", std::process::id()))
         .env("API_PORT", "0")
@@ -35,14 +32,11 @@ async fn kyc_local_serves_the_walkthrough_and_stops_everything_on_ctrl_c() {
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let ready = lines.next().expect("a line").expect("utf-8");
     assert!(ready.starts_with("ready api=http://127.0.0.1:"), "{ready}");
-    let (api, emulator, dynamodb) = (
-        field(&ready, "api"),
-        field(&ready, "emulator"),
-        field(&ready, "dynamodb"),
-    );
-    assert!(emulator.starts_with("http://127.0.0.1:"));
+    (child, ready)
+}
 
-    // The README walkthrough: create → open the hosted page → approve → fetch.
+/// The README walkthrough: create → open the hosted page → approve → fetch.
+async fn walkthrough(api: &str, emulator: &str) {
     let http = shared::net::client_builder()
         .unwrap()
         .redirect(reqwest::redirect::Policy::none())
@@ -70,11 +64,9 @@ async fn kyc_local_serves_the_walkthrough_and_stops_everything_on_ctrl_c() {
         .await
         .unwrap();
     assert_eq!(clicked.status(), 303);
+    let id = created["id"].as_str().unwrap();
     let fetched: Value = http
-        .get(format!(
-            "{api}/v1/verifications/{}",
-            created["id"].as_str().unwrap()
-        ))
+        .get(format!("{api}/v1/verifications/{id}"))
         .send()
         .await
         .unwrap()
@@ -82,6 +74,37 @@ async fn kyc_local_serves_the_walkthrough_and_stops_everything_on_ctrl_c() {
         .await
         .unwrap();
     assert_eq!(fetched["status"], "approved");
+}
+
+fn port(url: &str) -> u16 {
+    url.rsplit(':').next().unwrap().parse().unwrap()
+}
+
+/// Wait (at most 10 s) until nothing listens on `port`.
+fn wait_closed(port: u16, what: &str) {
+    let started = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_ok() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{what} still listening"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[tokio::test]
+async fn kyc_local_serves_the_walkthrough_and_stops_everything_on_ctrl_c() {
+    // Under `make test` the run's one DynamoDB Local is in DYNAMODB_ENDPOINT (inherited), and
+    // kyc-local uses it; alone, kyc-local starts its own.
+    let shared = std::env::var("DYNAMODB_ENDPOINT").ok();
+    let (mut child, ready) = start_kyc_local();
+    let (api, emulator, dynamodb) = (
+        field(&ready, "api"),
+        field(&ready, "emulator"),
+        field(&ready, "dynamodb"),
+    );
+    assert!(emulator.starts_with("http://127.0.0.1:"));
+    walkthrough(api, emulator).await;
 
     // Ctrl-C stops the stack, and the DynamoDB Local it started (not a shared one).
     Command::new("kill")
@@ -96,24 +119,12 @@ async fn kyc_local_serves_the_walkthrough_and_stops_everything_on_ctrl_c() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    let port = |url: &str| -> u16 { url.rsplit(':').next().unwrap().parse().unwrap() };
-    assert!(
-        TcpStream::connect(("127.0.0.1", port(api))).is_err(),
-        "the API still listening"
-    );
-    if let Some(shared) = shared {
-        assert_eq!(
+    wait_closed(port(api), "the API");
+    match shared {
+        Some(shared) => assert_eq!(
             dynamodb, shared,
             "kyc-local must use the run's DynamoDB Local"
-        );
-        return;
-    }
-    let started = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port(dynamodb))).is_ok() {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "DynamoDB Local still listening"
-        );
-        std::thread::sleep(Duration::from_millis(200));
+        ),
+        None => wait_closed(port(dynamodb), "DynamoDB Local"),
     }
 }

@@ -1,6 +1,8 @@
 //! Idempotency keys (IETF `Idempotency-Key` draft, Stripe semantics), as pure rules.
 //!
 //! - a key is 1-255 printable ASCII characters (an RFC 8941 sf-string's quotes are accepted);
+//!   a bare key holds no comma: API Gateway's HTTP API joins the values of a header sent twice
+//!   with a comma, so `k1,k2` is two keys, refused (a quoted key may hold one);
 //! - a request's fingerprint is an HMAC with a deployment secret over the route scope and a
 //!   canonical form of the JSON body, so key order and whitespace do not change it and a body
 //!   holding an SSN cannot be brute-forced from a stored hash;
@@ -20,7 +22,9 @@ pub struct IdempotencyKey(String);
 impl IdempotencyKey {
     pub fn parse(raw: &str) -> Result<Self, &'static str> {
         let key = match raw.strip_prefix('"').and_then(|r| r.strip_suffix('"')) {
+            Some(inner) if inner.contains('"') => return Err("must be sent once"),
             Some(inner) => inner,
+            None if raw.contains(',') => return Err("must be sent once"),
             None => raw,
         };
         if key.is_empty() || key.len() > 255 {
@@ -182,6 +186,17 @@ mod tests {
         ] {
             assert!(IdempotencyKey::parse(&bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_key_sent_twice_and_joined_by_the_gateway_is_refused_but_a_quoted_comma_is_a_key() {
+        assert_eq!(IdempotencyKey::parse("k1,k2"), Err("must be sent once"));
+        assert_eq!(IdempotencyKey::parse("k1, k2"), Err("must be sent once"));
+        assert_eq!(
+            IdempotencyKey::parse("\"k1\",\"k2\""),
+            Err("must be sent once")
+        );
+        assert_eq!(IdempotencyKey::parse("\"a,b\"").unwrap().as_str(), "a,b");
     }
 
     #[test]
