@@ -48,7 +48,7 @@ pub struct StackOptions {
     pub emulator_addr: SocketAddr,
     /// Extra or overriding environment for the functions' configuration.
     pub env: HashMap<String, String>,
-    /// The emulator's settings (its webhook URL is set to the stack's API).
+    /// The emulator's settings (its webhook URLs are set to the stack's API).
     pub emulator: EmulatorConfig,
     /// The functions' clock (tests move it); the system clock when `None`.
     pub clock: Option<Arc<dyn Clock>>,
@@ -140,14 +140,10 @@ impl LocalStack {
         let api_listener = tokio::net::TcpListener::bind(options.api_addr).await?;
         let api_addr = api_listener.local_addr()?;
         drop(api_listener);
-        let emulator_config = EmulatorConfig {
-            webhook_url: Some(format!("http://{api_addr}/v1/webhooks/ondato")),
-            bond_webhook_url: Some(format!("http://{api_addr}/v1/webhooks/bond")),
-            ..options.emulator
-        };
-        let emulator = Emulator::new(emulator_config.clone());
-        let (emulator_addr, emulator_task) = emulator.serve(options.emulator_addr).await?;
-        let emulator_url = format!("http://{emulator_addr}");
+        let emulator = Emulator::new(options.emulator);
+        let (_, emulator_task) = emulator.serve(options.emulator_addr).await?;
+        emulator.set_api_url(&format!("http://{api_addr}"));
+        let emulator_url = emulator.base_url();
 
         let mut env: HashMap<String, String> = HashMap::from([
             ("TABLE_NAME".into(), options.table_name.clone()),
@@ -161,56 +157,9 @@ impl LocalStack {
             ("AWS_REGION".into(), "us-east-1".into()),
             ("AWS_ACCESS_KEY_ID".into(), "local".into()),
             ("AWS_SECRET_ACCESS_KEY".into(), "local".into()),
-            ("PROVIDERS".into(), "ondato,bond".into()),
-            (
-                "ONDATO_TOKEN_URL".into(),
-                format!("{emulator_url}/connect/token"),
-            ),
-            ("ONDATO_IDV_API_URL".into(), emulator_url.clone()),
-            ("ONDATO_KYC_API_URL".into(), emulator_url.clone()),
-            ("ONDATO_HOSTED_URL".into(), format!("{emulator_url}/")),
-            ("ONDATO_CLIENT_ID".into(), emulator_config.client_id.clone()),
-            (
-                "ONDATO_CLIENT_SECRET".into(),
-                emulator_config.client_secret.clone(),
-            ),
-            (
-                "ONDATO_SETUP_ID".into(),
-                "00000000-0000-4000-8000-0000000005e7".into(),
-            ),
-            (
-                "ONDATO_WEBHOOK_USERNAME".into(),
-                emulator_config.webhook_username.clone(),
-            ),
-            (
-                "ONDATO_WEBHOOK_PASSWORDS".into(),
-                emulator_config.webhook_password.clone(),
-            ),
-            (
-                "ONDATO_APPLICATION_ID".into(),
-                emulator_config.application_id.clone(),
-            ),
-            (
-                "BOND_BASE_URL".into(),
-                format!("{emulator_url}/bond/api/v0.1"),
-            ),
-            (
-                "BOND_IDENTITY".into(),
-                emulator_config.bond_identity.clone(),
-            ),
-            (
-                "BOND_AUTHORIZATION".into(),
-                emulator_config.bond_authorization.clone(),
-            ),
-            (
-                "BOND_PROGRAM_ID".into(),
-                emulator_config.bond_program_id.clone(),
-            ),
-            (
-                "BOND_WEBHOOK_SECRETS".into(),
-                emulator_config.bond_webhook_secret.clone(),
-            ),
         ]);
+        // Every emulated provider's variables (`PROVIDERS`, then each one's), pointing at it.
+        env.extend(emulator.function_env());
         env.extend(options.env);
         let config = Config::from_lookup(|k| env.get(k).cloned())?;
         let calls = CallCounter::new();
