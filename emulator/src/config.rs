@@ -41,7 +41,8 @@ pub struct EmulatorConfig {
     pub providers: ProviderSettings,
     /// Deliver webhooks as they happen; when off they wait for `/_emulator/deliveries/{n}/deliver`.
     pub auto_deliver: bool,
-    /// The emulator's own address, for links it hands out (set when it starts serving).
+    /// The emulator's own address, for links it hands out (set when it starts serving, or to the
+    /// tenant's base `…/t/{id}` when it is a tenant of a shared server).
     pub public_url: Option<String>,
     /// Webhook chaos, as standing settings: every webhook sent twice; each held until the next
     /// one and sent after it (out of order); sent late; or recorded and never sent.

@@ -7,7 +7,7 @@
 //! - `state`: the per-emulator state container, counters, injected faults and delays;
 //! - `delivery`: recorded webhooks, the chaos settings that decide how they are sent, redelivery;
 //! - `control`: the test controls under `/_emulator/...`;
-//! - `server`: serving an emulator at the root of its own listener;
+//! - `server`: serving one emulator at the root, or many isolated tenants under `/t/{id}`;
 //! - `page`: the layout every page shares.
 
 #[macro_use]
@@ -25,6 +25,7 @@ mod util;
 pub use config::{EmulatorConfig, Outcome};
 pub use delivery::{Attempt, Delivery};
 pub use provider::Provider;
+pub use server::EmulatorServer;
 pub use state::Emulator;
 
 providers! {

@@ -2,7 +2,7 @@
 //! list of folders into the per-provider settings, state, routes and webhook dispatch.
 //!
 //! The generic machinery (state container, counters, faults, delays, deliveries, test controls,
-//! server) only ever reaches a provider through what this macro generates.
+//! tenants) only ever reaches a provider through what this macro generates.
 
 use std::fmt::Debug;
 
@@ -18,7 +18,7 @@ pub trait Provider {
     const NAME: &'static str;
     /// Credentials, ids, webhook target and timings (test values, never real ones).
     type Settings: Clone + Debug + Default + Send + Sync + 'static;
-    /// What the provider remembers between calls, per emulator.
+    /// What the provider remembers between calls, per emulator (per tenant).
     type State: Default + Send + 'static;
 
     /// Every endpoint and page of the provider, relative to the emulator's base.

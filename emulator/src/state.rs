@@ -1,4 +1,4 @@
-//! One emulator's state: its settings, every provider's state,
+//! One emulator's state (one tenant's, on a shared server): its settings, every provider's state,
 //! and the generic test machinery every endpoint goes through: call counters, injected faults and
 //! injected delays.
 
@@ -34,6 +34,9 @@ pub(crate) struct Shared {
     pub config: Mutex<EmulatorConfig>,
     pub inner: Mutex<Inner>,
     pub http: reqwest::Client,
+    /// The path every link this emulator hands out starts with: empty at the root, `/t/{id}`
+    /// for a tenant of a shared server.
+    pub prefix: String,
 }
 
 /// A handle on one emulator's state, shared with the server that serves it.
@@ -43,6 +46,10 @@ pub struct Emulator(pub(crate) Arc<Shared>);
 impl Emulator {
     /// An emulator to serve at the root of its own listener ([`Emulator::serve`]).
     pub fn new(config: EmulatorConfig) -> Self {
+        Self::with_prefix(config, String::new())
+    }
+
+    pub(crate) fn with_prefix(config: EmulatorConfig, prefix: String) -> Self {
         // Builds from fixed settings only: a failure is a build-time mismatch of TLS crates.
         let http = shared::net::client_builder()
             .expect("the TLS configuration builds")
@@ -53,6 +60,7 @@ impl Emulator {
             config: Mutex::new(config),
             inner: Mutex::new(Inner::default()),
             http,
+            prefix,
         }))
     }
 
@@ -80,9 +88,15 @@ impl Emulator {
         self.update(|c| c.auto_deliver = on);
     }
 
-    /// Where this emulator is reached (`http://host:port`). Empty until it is served.
+    /// Where this emulator is reached: `http://host:port` at the root, `http://host:port/t/{id}`
+    /// for a tenant. Empty until it is served.
     pub fn base_url(&self) -> String {
         self.config().public_url.unwrap_or_default()
+    }
+
+    /// The path prefix of every link this emulator hands out (empty at the root).
+    pub(crate) fn path_prefix(&self) -> &str {
+        &self.0.prefix
     }
 
     /// What the functions read to reach every registered provider at this emulator

@@ -1,7 +1,7 @@
 //! Unit-test helpers: call an emulator's routes in process, without a listener.
 
 use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::{HeaderMap, Request, StatusCode};
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -10,6 +10,7 @@ use crate::{Emulator, EmulatorConfig};
 /// An answer, read whole.
 pub(crate) struct Answer {
     pub status: StatusCode,
+    pub headers: HeaderMap,
     pub text: String,
 }
 
@@ -55,11 +56,13 @@ pub(crate) async fn call(
         .unwrap();
     let resp = emu.router().oneshot(req).await.unwrap();
     let status = resp.status();
+    let headers = resp.headers().clone();
     let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
         .await
         .unwrap();
     Answer {
         status,
+        headers,
         text: String::from_utf8_lossy(&bytes).into_owned(),
     }
 }

@@ -1,5 +1,5 @@
 //! The hosted page a person meets at `/?id={idv}`: plain HTML forms posting to `/hosted/{idv}`,
-//! no JavaScript.
+//! no JavaScript. Links and form actions carry the emulator's path prefix (a tenant's `/t/{id}`).
 
 use std::collections::HashMap;
 
@@ -32,16 +32,17 @@ pub const REJECT_REASONS: &[&str] = &[
     "UnderagePerson",
 ];
 
-/// The forms of one IDV's page, each posting to `/hosted/{id}`.
-struct Forms {
+/// The forms of one IDV's page, each posting to `{prefix}/hosted/{id}`.
+struct Forms<'a> {
+    prefix: &'a str,
     id: String,
 }
 
-impl Forms {
+impl Forms<'_> {
     fn button(&self, action: &str, button: &str, class: &str, extra: &str) -> String {
-        let id = &self.id;
+        let (prefix, id) = (self.prefix, &self.id);
         format!(
-            "<form method=\"post\" action=\"/hosted/{id}\"><input type=\"hidden\" name=\"action\" value=\"{action}\">{extra}\
+            "<form method=\"post\" action=\"{prefix}/hosted/{id}\"><input type=\"hidden\" name=\"action\" value=\"{action}\">{extra}\
 <button class=\"{class}\" id=\"{action}\" type=\"submit\">{button}</button></form>"
         )
     }
@@ -98,12 +99,13 @@ async fn hosted_page(
         .as_ref()
         .and_then(|k| emu.inner().providers.ondato.kycs.get(k).cloned());
     let forms = Forms {
+        prefix: emu.path_prefix(),
         id: escape(&idv.id),
     };
     layout("Identity verification", &page_body(&idv, kyc.as_ref(), &forms)).into_response()
 }
 
-fn page_body(idv: &Idv, kyc: Option<&Kyc>, f: &Forms) -> String {
+fn page_body(idv: &Idv, kyc: Option<&Kyc>, f: &Forms<'_>) -> String {
     let next = idv
         .redirect_url
         .as_ref()
@@ -144,7 +146,7 @@ The data is processed to verify your identity.</p>{}{}",
 }
 
 /// The page while the person takes the photos, then picks the outcome as the tester.
-fn step_body(idv: &Idv, f: &Forms) -> String {
+fn step_body(idv: &Idv, f: &Forms<'_>) -> String {
     if !idv.document_done {
         return format!(
             "{}<h1>Your identity document</h1><p>Place the document in the frame.</p>{}{}",
@@ -226,5 +228,5 @@ async fn hosted_action(
     let query = url::form_urlencoded::Serializer::new(String::new())
         .append_pair("id", &id)
         .finish();
-    Redirect::to(&format!("/?{query}")).into_response()
+    Redirect::to(&format!("{}/?{query}", emu.path_prefix())).into_response()
 }

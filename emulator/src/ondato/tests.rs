@@ -1,5 +1,5 @@
 //! Ondato's emulation in process: settings, flags, the functions' environment, the token-guarded
-//! APIs, and the webhook sequence of a whole flow.
+//! APIs, the webhook sequence of a whole flow, and the hosted page behind a tenant's prefix.
 
 use serde_json::json;
 
@@ -169,4 +169,28 @@ async fn when_a_person_finishes_should_emit_ondatos_webhooks_in_order() {
     assert_eq!(body["applicationId"], Settings::default().application_id);
     assert_eq!(body["payload"]["statusReason"], "AutomaticallyIdentified");
     assert!(last.attempts.is_empty(), "no webhook URL: nothing sent");
+}
+
+#[tokio::test]
+async fn when_served_under_a_prefix_should_keep_forms_and_redirects_under_it() {
+    let emu = Emulator::with_prefix(EmulatorConfig::default(), "/t/9".into());
+    let idv = create_idv(&emu).await;
+    let page = call(&emu, "GET", &format!("/?id={idv}"), &[], None).await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.text.contains(&format!("action=\"/t/9/hosted/{idv}\"")),
+        "{}",
+        page.text
+    );
+    let a = call(
+        &emu,
+        "POST",
+        &format!("/hosted/{idv}"),
+        &[("content-type", "application/x-www-form-urlencoded")],
+        Some("action=consent".into()),
+    )
+    .await;
+    assert_eq!(a.status, 303);
+    assert_eq!(a.headers["location"], format!("/t/9/?id={idv}").as_str());
+    assert_eq!(emu.idv(&idv).unwrap().status, "InProgress");
 }
