@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use aws_credential_types::Credentials;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Region};
-use emulator::{Emulator, EmulatorConfig};
+use emulator::{Emulator, EmulatorConfig, EmulatorServer};
 use shared::clock::Clock;
 use shared::net;
 use shared::service::Clients;
@@ -50,6 +50,9 @@ pub struct StackOptions {
     pub env: HashMap<String, String>,
     /// The emulator's settings (its webhook URLs are set to the stack's API).
     pub emulator: EmulatorConfig,
+    /// Take a tenant on this shared emulator server instead of serving an emulator of our own
+    /// (`emulator_addr` is then unused).
+    pub emulator_server: Option<EmulatorServer>,
     /// The functions' clock (tests move it); the system clock when `None`.
     pub clock: Option<Arc<dyn Clock>>,
     /// Run the reconciler this often, as the template's schedule does on AWS (`None`: never).
@@ -65,6 +68,7 @@ impl Default for StackOptions {
             emulator_addr: ([127, 0, 0, 1], 0).into(),
             env: HashMap::new(),
             emulator: EmulatorConfig::default(),
+            emulator_server: None,
             clock: None,
             reconcile_every: None,
         }
@@ -140,8 +144,15 @@ impl LocalStack {
         let api_listener = tokio::net::TcpListener::bind(options.api_addr).await?;
         let api_addr = api_listener.local_addr()?;
         drop(api_listener);
-        let emulator = Emulator::new(options.emulator);
-        let (_, emulator_task) = emulator.serve(options.emulator_addr).await?;
+        // A tenant of the shared emulator server, or an emulator of our own at the root.
+        let (emulator, emulator_task) = match &options.emulator_server {
+            Some(server) => (server.tenant(options.emulator), None),
+            None => {
+                let emulator = Emulator::new(options.emulator);
+                let (_, task) = emulator.serve(options.emulator_addr).await?;
+                (emulator, Some(task))
+            }
+        };
         emulator.set_api_url(&format!("http://{api_addr}"));
         let emulator_url = emulator.base_url();
 
@@ -175,7 +186,7 @@ impl LocalStack {
         let (api_addr, api_task) =
             crate::api::serve(app.clone(), &template.routes, api_addr).await?;
 
-        let mut tasks = vec![emulator_task, api_task];
+        let mut tasks: Vec<_> = emulator_task.into_iter().chain([api_task]).collect();
         if let Some(every) = options.reconcile_every {
             let reconciling = app.clone();
             tasks.push(tokio::spawn(async move {
