@@ -111,7 +111,7 @@ macro_rules! providers {
             }
 
             /// Offer a `--flag value` to each provider; `Ok(false)` when none knows it.
-            pub fn parse_flag(&mut self, flag: &str, value: &str) -> Result<bool, String> {
+            pub(crate) fn parse_flag(&mut self, flag: &str, value: &str) -> Result<bool, String> {
                 $(if <$module::$kind as $crate::Provider>::parse_flag(&mut self.$module, flag, value)? {
                     return Ok(true);
                 })+

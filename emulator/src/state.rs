@@ -30,6 +30,13 @@ pub(crate) struct Inner {
     pub last_event_at: Option<DateTime<Utc>>,
 }
 
+impl Inner {
+    /// Count one more `name`: an endpoint call, or a provider's own bookkeeping.
+    pub(crate) fn count(&mut self, name: &str) {
+        *self.counters.entry(name.to_owned()).or_default() += 1;
+    }
+}
+
 pub(crate) struct Shared {
     pub config: Mutex<EmulatorConfig>,
     pub inner: Mutex<Inner>,
@@ -146,7 +153,7 @@ impl Emulator {
     /// Count a call of `endpoint` and take its next injected fault, if any.
     pub(crate) fn call(&self, endpoint: &str) -> Option<Response> {
         let mut inner = self.inner();
-        *inner.counters.entry(endpoint.to_owned()).or_default() += 1;
+        inner.count(endpoint);
         let status = inner
             .faults
             .get_mut(endpoint)
@@ -159,11 +166,6 @@ impl Emulator {
             )
                 .into_response(),
         )
-    }
-
-    /// Count an event that is not an endpoint call (a provider's own bookkeeping).
-    pub(crate) fn count(inner: &mut Inner, name: &str) {
-        *inner.counters.entry(name.to_owned()).or_default() += 1;
     }
 
     /// Calls per endpoint, by the names each provider gives its endpoints (`token`, `idv_create`,

@@ -265,7 +265,7 @@ async fn run_kyc(
             c.kyc_status = Some("submitted".into());
             c.kyc_runs += 1;
         }
-        Emulator::count(&mut inner, "bond_kyc_runs");
+        inner.count("bond_kyc_runs");
         body["ssn"].as_str().unwrap_or_default().to_owned()
     };
     let worker = emu.clone();

@@ -2,11 +2,10 @@
 //! uploads, the decision; and the webhooks each step sends, in Bond's envelope, signed with
 //! `Bond-Signature` when they are sent.
 
+use chrono::{SecondsFormat, Utc};
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
-
-use chrono::{SecondsFormat, Utc};
 
 use super::upload::upload_link;
 use super::Bond;

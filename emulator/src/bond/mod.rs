@@ -18,7 +18,7 @@ use axum::Router;
 use crate::{Emulator, Provider};
 
 pub use api::BondCustomer;
-pub use flow::sign;
+pub(crate) use flow::sign;
 
 /// Where Bond's API lives under the emulator's base.
 const BASE: &str = "/bond/api/v0.1";

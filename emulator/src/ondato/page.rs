@@ -10,8 +10,8 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
 
-use crate::page::{escape, layout, message};
 use super::{Idv, Kyc};
+use crate::page::{escape, layout, message};
 use crate::{Emulator, Outcome};
 
 pub(crate) fn routes() -> Router<Emulator> {
