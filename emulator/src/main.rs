@@ -1,10 +1,9 @@
-//! `kyc-emulator`: run the provider emulator on its own.
+//! `kyc-emulator`: run the provider emulator on its own, at the root of one listener.
 //!
-//! Flags: `--listen 127.0.0.1:4010`, `--webhook-url URL` (Ondato), `--bond-webhook-url URL`,
-//! `--webhook-username U`, `--webhook-password P`, `--client-id ID`, `--client-secret S`,
-//! `--bond-webhook-secret S`; chaos: `--manual-delivery`, `--drop-webhooks`,
+//! Flags: `--listen 127.0.0.1:4010`; chaos: `--manual-delivery`, `--drop-webhooks`,
 //! `--duplicate-webhooks`, `--reorder-webhooks`, `--webhook-delay-ms N`; `--default-outcome
-//! approve|reject` completes every new IDV by itself.
+//! approve|reject` completes every new hosted verification by itself. Each provider reads its own
+//! flags (its webhook URL and credentials) in its folder; the README lists them.
 
 use emulator::{Emulator, EmulatorConfig};
 
@@ -17,44 +16,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut listen = "127.0.0.1:4010".to_owned();
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
-        match flag.as_str() {
-            "--manual-delivery" => config.auto_deliver = false,
-            "--drop-webhooks" => config.drop_webhooks = true,
-            "--duplicate-webhooks" => config.duplicate_webhooks = true,
-            "--reorder-webhooks" => config.reorder_webhooks = true,
-            _ => {}
-        }
-        if matches!(
-            flag.as_str(),
-            "--manual-delivery" | "--drop-webhooks" | "--duplicate-webhooks" | "--reorder-webhooks"
-        ) {
+        if config.parse_switch(&flag) {
             continue;
         }
         let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
-        match flag.as_str() {
-            "--listen" => listen = value,
-            "--webhook-url" => config.webhook_url = Some(value),
-            "--bond-webhook-url" => config.bond_webhook_url = Some(value),
-            "--bond-webhook-secret" => config.bond_webhook_secret = value,
-            "--webhook-delay-ms" => {
-                config.webhook_delay = std::time::Duration::from_millis(
-                    value
-                        .parse()
-                        .map_err(|_| "--webhook-delay-ms takes milliseconds")?,
-                )
-            }
-            "--default-outcome" => {
-                config.default_outcome = Some(match value.as_str() {
-                    "approve" => emulator::Outcome::Approve,
-                    "reject" => emulator::Outcome::Reject,
-                    _ => return Err("--default-outcome is approve or reject".into()),
-                })
-            }
-            "--webhook-username" => config.webhook_username = value,
-            "--webhook-password" => config.webhook_password = value,
-            "--client-id" => config.client_id = value,
-            "--client-secret" => config.client_secret = value,
-            other => return Err(format!("unknown flag {other}").into()),
+        if flag == "--listen" {
+            listen = value;
+        } else if !config.parse_flag(&flag, &value)? {
+            return Err(format!("unknown flag {flag}").into());
         }
     }
     let emulator = Emulator::new(config);

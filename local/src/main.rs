@@ -86,6 +86,7 @@ async fn dev() -> Result<(), Box<dyn std::error::Error>> {
         .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_owned(), v)))
         .collect::<HashMap<_, _>>(),
         emulator: emulator::EmulatorConfig::default(),
+        emulator_server: None,
         clock: None,
         // As the template's schedule does on AWS, but every minute.
         reconcile_every: Some(std::time::Duration::from_secs(60)),

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use aws_credential_types::Credentials;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Region};
-use emulator::{Emulator, EmulatorConfig};
+use emulator::{Emulator, EmulatorConfig, EmulatorServer};
 use shared::clock::Clock;
 use shared::net;
 use shared::store::metrics::CallCounter;
@@ -48,8 +48,11 @@ pub struct StackOptions {
     pub emulator_addr: SocketAddr,
     /// Extra or overriding environment for the functions' configuration.
     pub env: HashMap<String, String>,
-    /// The emulator's settings (its webhook URL is set to the stack's API).
+    /// The emulator's settings (its webhook URLs are set to the stack's API).
     pub emulator: EmulatorConfig,
+    /// Take a tenant on this shared emulator server instead of serving an emulator of our own
+    /// (`emulator_addr` is then unused).
+    pub emulator_server: Option<EmulatorServer>,
     /// The functions' clock (tests move it); the system clock when `None`.
     pub clock: Option<Arc<dyn Clock>>,
     /// Run the reconciler this often, as the template's schedule does on AWS (`None`: never).
@@ -65,6 +68,7 @@ impl Default for StackOptions {
             emulator_addr: ([127, 0, 0, 1], 0).into(),
             env: HashMap::new(),
             emulator: EmulatorConfig::default(),
+            emulator_server: None,
             clock: None,
             reconcile_every: None,
         }
@@ -141,14 +145,17 @@ impl LocalStack {
         let api_listener = tokio::net::TcpListener::bind(options.api_addr).await?;
         let api_addr = api_listener.local_addr()?;
         drop(api_listener);
-        let emulator_config = EmulatorConfig {
-            webhook_url: Some(format!("http://{api_addr}/v1/webhooks/ondato")),
-            bond_webhook_url: Some(format!("http://{api_addr}/v1/webhooks/bond")),
-            ..options.emulator
+        // A tenant of the shared emulator server, or an emulator of our own at the root.
+        let (emulator, emulator_task) = match &options.emulator_server {
+            Some(server) => (server.tenant(options.emulator), None),
+            None => {
+                let emulator = Emulator::new(options.emulator);
+                let (_, task) = emulator.serve(options.emulator_addr).await?;
+                (emulator, Some(task))
+            }
         };
-        let emulator = Emulator::new(emulator_config.clone());
-        let (emulator_addr, emulator_task) = emulator.serve(options.emulator_addr).await?;
-        let emulator_url = format!("http://{emulator_addr}");
+        emulator.set_api_url(&format!("http://{api_addr}"));
+        let emulator_url = emulator.base_url();
 
         let mut env: HashMap<String, String> = HashMap::from([
             ("TABLE_NAME".into(), options.table_name.clone()),
@@ -162,56 +169,9 @@ impl LocalStack {
             ("AWS_REGION".into(), "us-east-1".into()),
             ("AWS_ACCESS_KEY_ID".into(), "local".into()),
             ("AWS_SECRET_ACCESS_KEY".into(), "local".into()),
-            ("PROVIDERS".into(), "ondato,bond".into()),
-            (
-                "ONDATO_TOKEN_URL".into(),
-                format!("{emulator_url}/connect/token"),
-            ),
-            ("ONDATO_IDV_API_URL".into(), emulator_url.clone()),
-            ("ONDATO_KYC_API_URL".into(), emulator_url.clone()),
-            ("ONDATO_HOSTED_URL".into(), format!("{emulator_url}/")),
-            ("ONDATO_CLIENT_ID".into(), emulator_config.client_id.clone()),
-            (
-                "ONDATO_CLIENT_SECRET".into(),
-                emulator_config.client_secret.clone(),
-            ),
-            (
-                "ONDATO_SETUP_ID".into(),
-                "00000000-0000-4000-8000-0000000005e7".into(),
-            ),
-            (
-                "ONDATO_WEBHOOK_USERNAME".into(),
-                emulator_config.webhook_username.clone(),
-            ),
-            (
-                "ONDATO_WEBHOOK_PASSWORDS".into(),
-                emulator_config.webhook_password.clone(),
-            ),
-            (
-                "ONDATO_APPLICATION_ID".into(),
-                emulator_config.application_id.clone(),
-            ),
-            (
-                "BOND_BASE_URL".into(),
-                format!("{emulator_url}/bond/api/v0.1"),
-            ),
-            (
-                "BOND_IDENTITY".into(),
-                emulator_config.bond_identity.clone(),
-            ),
-            (
-                "BOND_AUTHORIZATION".into(),
-                emulator_config.bond_authorization.clone(),
-            ),
-            (
-                "BOND_PROGRAM_ID".into(),
-                emulator_config.bond_program_id.clone(),
-            ),
-            (
-                "BOND_WEBHOOK_SECRETS".into(),
-                emulator_config.bond_webhook_secret.clone(),
-            ),
         ]);
+        // Every emulated provider's variables (`PROVIDERS`, then each one's), pointing at it.
+        env.extend(emulator.function_env());
         env.extend(options.env);
         let config = Config::from_lookup(|k| env.get(k).cloned())?;
         let calls = CallCounter::new();
@@ -226,7 +186,7 @@ impl LocalStack {
         }
         let (api_addr, api_task) = crate::api::serve(&wiring, &template.routes, api_addr).await?;
 
-        let mut tasks = vec![emulator_task, api_task];
+        let mut tasks: Vec<_> = emulator_task.into_iter().chain([api_task]).collect();
         if let Some(every) = options.reconcile_every {
             let reconciler = wiring.reconciler();
             tasks.push(tokio::spawn(async move {

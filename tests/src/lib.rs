@@ -1,16 +1,20 @@
 //! Test harness: one DynamoDB Local for the whole run (`make test` starts it and names it in
-//! `DYNAMODB_ENDPOINT`; a bare `cargo test` starts one for this process on first use), and per
-//! test a fresh table from `template.yaml`, emulator and API on free ports.
+//! `DYNAMODB_ENDPOINT`; a bare `cargo test` starts one for this process on first use) and one
+//! emulator server for the test binary; per test a fresh table from `template.yaml`, a tenant of
+//! the emulator server (its own state under `/t/{id}`) and the API on a free port.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use emulator::EmulatorServer;
 use local_stack::dynamodb_local::DynamoDbLocal;
 use local_stack::{Database, LocalStack, StackOptions};
 use serde_json::{json, Value};
 
 pub mod cable;
+
+static EMULATOR: OnceLock<EmulatorServer> = OnceLock::new();
 
 static DYNAMODB: OnceLock<String> = OnceLock::new();
 /// This process's own DynamoDB Local, when the run did not provide one.
@@ -32,6 +36,35 @@ pub fn dynamodb_endpoint() -> String {
         .clone()
 }
 
+/// The binary's shared emulator server. Each test has its own runtime, so the server runs on a
+/// thread and runtime of its own that outlive every test's.
+pub fn emulator_server() -> EmulatorServer {
+    EMULATOR
+        .get_or_init(|| {
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::Builder::new()
+                .name("emulator-server".into())
+                .spawn(move || {
+                    let runtime = tokio::runtime::Builder::new_multi_thread()
+                        .worker_threads(2)
+                        .enable_all()
+                        .build()
+                        .expect("the emulator server's runtime");
+                    runtime.block_on(async {
+                        let started = EmulatorServer::start(([127, 0, 0, 1], 0).into()).await;
+                        // The receiver only goes away when the test binary panicked already.
+                        let _ = tx.send(started);
+                        std::future::pending::<()>().await;
+                    });
+                })
+                .expect("the emulator server's thread");
+            rx.recv()
+                .expect("the emulator server's thread answers")
+                .unwrap_or_else(|e| panic!("cannot start the emulator server: {e}"))
+        })
+        .clone()
+}
+
 /// A whole stack with its own table.
 pub async fn stack() -> LocalStack {
     stack_with(HashMap::new()).await
@@ -45,7 +78,8 @@ pub async fn stack_with(env: HashMap<String, String>) -> LocalStack {
     .await
 }
 
-/// A whole stack with its own table, on the shared DynamoDB Local, from these options.
+/// A whole stack with its own table, on the shared DynamoDB Local, with a tenant of the shared
+/// emulator server, from these options.
 pub async fn stack_with_options(options: StackOptions) -> LocalStack {
     let endpoint = tokio::task::spawn_blocking(dynamodb_endpoint)
         .await
@@ -53,11 +87,16 @@ pub async fn stack_with_options(options: StackOptions) -> LocalStack {
     stack_on(endpoint, options).await
 }
 
-/// A whole stack with its own table on the DynamoDB at `endpoint`.
+/// A whole stack with its own table on the DynamoDB at `endpoint`, with a tenant of the shared
+/// emulator server.
 pub async fn stack_on(endpoint: String, options: StackOptions) -> LocalStack {
+    let emulator = tokio::task::spawn_blocking(emulator_server)
+        .await
+        .expect("emulator server thread");
     LocalStack::start(StackOptions {
         database: Database::Endpoint(endpoint),
         table_name: format!("t-{}", ulid::Ulid::new()),
+        emulator_server: Some(emulator),
         ..options
     })
     .await
@@ -167,7 +206,8 @@ pub fn idv_of(verification: &Value) -> String {
     url.rsplit_once("id=").expect("id= in url").1.to_owned()
 }
 
-/// Open the hosted page like a browser and submit the form with `action` (and a reason).
+/// Open the hosted page like a browser and submit the form with `action` (and a reason) to the
+/// form's action, resolved against the page's URL as a browser does.
 pub async fn click(verification_url: &str, action: &str, reason: Option<&str>) -> Answer {
     let page = client()
         .get(verification_url)
@@ -180,14 +220,16 @@ pub async fn click(verification_url: &str, action: &str, reason: Option<&str>) -
     let marker = "action=\"";
     let start = page.find(marker).expect("a form on the hosted page") + marker.len();
     let path = &page[start..start + page[start..].find('"').expect("closing quote")];
-    let base = verification_url.split("/?").next().expect("base");
+    let target = reqwest::Url::parse(verification_url)
+        .and_then(|page| page.join(path))
+        .expect("a form action relative to the page");
     let mut form = vec![("action", action.to_owned())];
     if let Some(r) = reason {
         form.push(("reason", r.to_owned()));
     }
     answer(
         client()
-            .post(format!("{base}{path}"))
+            .post(target)
             .form(&form)
             .send()
             .await

@@ -492,7 +492,7 @@ async fn main() {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
-    let secret = stack.emulator.config().bond_webhook_secret;
+    let secret = stack.emulator.config().providers.bond.webhook_secret;
     let base = chrono::Utc::now();
 
     let functions = [

@@ -320,7 +320,13 @@ async fn dynamodb_round_trips_per_operation_are_as_designed() {
 async fn an_expired_ondato_token_is_replaced_before_it_is_refused() {
     let stack = stack_with_options(local_stack::StackOptions {
         emulator: emulator::EmulatorConfig {
-            token_ttl: std::time::Duration::from_secs(2),
+            providers: emulator::ProviderSettings {
+                ondato: emulator::ondato::Settings {
+                    token_ttl: std::time::Duration::from_secs(2),
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
             ..Default::default()
         },
         ..Default::default()

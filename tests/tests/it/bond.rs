@@ -98,7 +98,7 @@ async fn the_under_review_ssn_waits_and_simulate_decides_either_way() {
             .clone();
         let a = post_json(
             &format!("{}/bond/api/v0.1/simulate/{simulate}", stack.emulator_url),
-            &json!({"customer_id": bond_id, "program_id": stack.emulator.config().bond_program_id}),
+            &json!({"customer_id": bond_id, "program_id": stack.emulator.config().providers.bond.program_id}),
         )
         .await;
         assert_eq!(a.status, 200, "{}", a.raw);
@@ -253,7 +253,13 @@ async fn a_submit_that_timed_out_after_bond_took_it_is_never_a_second_kyc() {
     let stack = stack_with_options(local_stack::StackOptions {
         env: [("PROVIDER_TIMEOUT_MS".to_owned(), "700".to_owned())].into(),
         emulator: emulator::EmulatorConfig {
-            bond_result_delay: Duration::from_millis(2500),
+            providers: emulator::ProviderSettings {
+                bond: emulator::bond::Settings {
+                    result_delay: Duration::from_millis(2500),
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
             ..Default::default()
         },
         ..Default::default()
@@ -313,7 +319,7 @@ async fn bad_signatures_get_401_and_nothing_is_written() {
         serde_json::to_string(&serde_json::from_str::<Value>(&d[0].body_for_tests()).unwrap())
             .unwrap()
     };
-    let secret = stack.emulator.config().bond_webhook_secret;
+    let secret = stack.emulator.config().providers.bond.webhook_secret;
     let now = chrono::Utc::now().timestamp();
     let sign = |secret: &str, t: i64, body: &str| {
         shared::provider::bond::signature::sign(secret.as_bytes(), &t.to_string(), body.as_bytes())

@@ -121,7 +121,7 @@ async fn a_forged_ondato_approval_of_a_rejected_person_ends_rejected() {
         .finish(&idv, emulator::Outcome::Reject, Some("Sanctioned"))
         .await;
     let kyc = stack.emulator.idv(&idv).unwrap().kyc_id.unwrap();
-    let c = stack.emulator.config();
+    let c = stack.emulator.config().providers.ondato;
     let forged = json!({
         "id": "forged-1", "applicationId": c.application_id, "createdUtc": chrono::Utc::now().to_rfc3339(),
         "type": "KycIdentification.Approved", "payload": {"id": kyc, "identityVerificationId": idv, "status": "Approved"}

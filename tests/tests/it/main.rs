@@ -11,4 +11,5 @@ mod idempotency;
 mod outage;
 mod privacy;
 mod store;
+mod tenants;
 mod webhooks;

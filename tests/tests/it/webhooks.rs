@@ -15,7 +15,7 @@ async fn send_webhook(stack: &LocalStack, auth: Option<&str>, body: &Value) -> A
 }
 
 fn good_auth(stack: &LocalStack) -> String {
-    let c = stack.emulator.config();
+    let c = stack.emulator.config().providers.ondato;
     basic(&c.webhook_username, &c.webhook_password)
 }
 
@@ -30,7 +30,7 @@ fn envelope(kind: &str, payload: Value) -> Value {
 }
 
 fn local_stack_app_id() -> String {
-    emulator::EmulatorConfig::default().application_id
+    emulator::ondato::Settings::default().application_id
 }
 
 #[tokio::test]
@@ -42,7 +42,7 @@ async fn wrong_or_missing_credentials_get_401_and_nothing_is_written() {
         "IdentityVerification.StatusChanged",
         json!({"id": idv_of(&v), "status": "Completed"}),
     );
-    let user = stack.emulator.config().webhook_username;
+    let user = stack.emulator.config().providers.ondato.webhook_username;
     for auth in [
         None,
         Some(basic(&user, "wrong")),

@@ -1,0 +1,152 @@
+//! Ondato, emulated: the token endpoint, the IDV API, the KYC identifications API, the hosted
+//! page at `/?id={idv}`, and webhooks in Ondato's envelope sent with Basic auth.
+//!
+//! - `api`: `POST /connect/token` (OAuth2 client credentials, tokens expire),
+//!   `POST /v1/identity-verifications`, `GET /v1/identity-verifications/{id}`,
+//!   `PUT /v1/identity-verifications/{id}/setup-localisations`, `GET /v1/identifications/{id}`,
+//!   and the operator control `POST /_emulator/identifications/{id}/update`;
+//! - `flow`: the state machine the page drives, each step emitting the webhooks Ondato sends;
+//! - `page`: the hosted page and its form actions;
+//! - `model`: IDVs and identifications in Ondato's JSON.
+
+mod api;
+mod flow;
+mod model;
+mod page;
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use serde_json::{json, Map, Value};
+
+use crate::{Emulator, Provider};
+
+pub use model::{Idv, Kyc};
+pub use page::REJECT_REASONS;
+
+/// The marker the registry names.
+pub struct Ondato;
+
+/// Ondato's side of the emulator: OAuth client, application, setup, webhook target and
+/// credentials. Test values, never real ones.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub client_id: String,
+    pub client_secret: String,
+    pub application_id: String,
+    /// The setup the functions create IDVs with (the emulator accepts any).
+    pub setup_id: String,
+    /// Where webhooks go (`…/v1/webhooks/ondato`); none: events are only recorded.
+    pub webhook_url: Option<String>,
+    pub webhook_username: String,
+    pub webhook_password: String,
+    pub token_ttl: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            client_id: "local-client".into(),
+            client_secret: "local-client-secret".into(),
+            application_id: "00000000-0000-4000-8000-00000000a991".into(),
+            setup_id: "00000000-0000-4000-8000-0000000005e7".into(),
+            webhook_url: None,
+            webhook_username: "ondato".into(),
+            webhook_password: "local-webhook-password".into(),
+            token_ttl: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// What Ondato remembers: issued tokens with their expiry, IDVs and identifications.
+#[derive(Default)]
+pub struct State {
+    pub(crate) tokens: HashMap<String, Instant>,
+    pub(crate) idvs: HashMap<String, Idv>,
+    pub(crate) kycs: HashMap<String, Kyc>,
+}
+
+impl Provider for Ondato {
+    const NAME: &'static str = "ondato";
+    type Settings = Settings;
+    type State = State;
+
+    fn routes() -> Router<Emulator> {
+        api::routes().merge(page::routes())
+    }
+
+    fn function_env(s: &Settings, base_url: &str) -> Vec<(String, String)> {
+        [
+            ("ONDATO_TOKEN_URL", format!("{base_url}/connect/token")),
+            ("ONDATO_IDV_API_URL", base_url.to_owned()),
+            ("ONDATO_KYC_API_URL", base_url.to_owned()),
+            ("ONDATO_HOSTED_URL", format!("{base_url}/")),
+            ("ONDATO_CLIENT_ID", s.client_id.clone()),
+            ("ONDATO_CLIENT_SECRET", s.client_secret.clone()),
+            ("ONDATO_SETUP_ID", s.setup_id.clone()),
+            ("ONDATO_WEBHOOK_USERNAME", s.webhook_username.clone()),
+            ("ONDATO_WEBHOOK_PASSWORDS", s.webhook_password.clone()),
+            ("ONDATO_APPLICATION_ID", s.application_id.clone()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
+    }
+
+    fn set_webhook_url(s: &mut Settings, url: Option<String>) {
+        s.webhook_url = url;
+    }
+
+    /// `--webhook-url`, `--webhook-username`, `--webhook-password`, `--client-id`,
+    /// `--client-secret` (Ondato's flags predate the others, hence no prefix).
+    fn parse_flag(s: &mut Settings, flag: &str, value: &str) -> Result<bool, String> {
+        let target = match flag {
+            "--webhook-url" => {
+                s.webhook_url = Some(value.to_owned());
+                return Ok(true);
+            }
+            "--webhook-username" => &mut s.webhook_username,
+            "--webhook-password" => &mut s.webhook_password,
+            "--client-id" => &mut s.client_id,
+            "--client-secret" => &mut s.client_secret,
+            _ => return Ok(false),
+        };
+        value.clone_into(target);
+        Ok(true)
+    }
+
+    fn webhook_request(
+        http: &reqwest::Client,
+        s: &Settings,
+        _body: &str,
+    ) -> Option<reqwest::RequestBuilder> {
+        let url = s.webhook_url.as_ref()?;
+        Some(
+            http.post(url)
+                .basic_auth(&s.webhook_username, Some(&s.webhook_password)),
+        )
+    }
+
+    /// `{"webhook_url": "…"}` redirects Ondato's webhooks (`null` leaves it as it is).
+    fn apply_setting(s: &mut Settings, key: &str, value: &Value) -> Option<Result<(), String>> {
+        if key != "webhook_url" {
+            return None;
+        }
+        Some(match value {
+            Value::Null => Ok(()),
+            Value::String(url) => {
+                s.webhook_url = Some(url.clone());
+                Ok(())
+            }
+            _ => Err("webhook_url is a URL".to_owned()),
+        })
+    }
+
+    fn describe_settings(s: &Settings, out: &mut Map<String, Value>) {
+        out.insert("webhook_url".into(), json!(s.webhook_url));
+    }
+}
+
+#[cfg(test)]
+mod tests;
