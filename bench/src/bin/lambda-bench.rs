@@ -456,18 +456,7 @@ async fn main() {
     // The functions reach DynamoDB through a counting pass-through.
     let (proxy, proxy_url) = pass_through(&stack.dynamodb_endpoint).await;
     let runtime = Arc::new(Runtime::default());
-    let runtime_addr = serve(
-        Router::new()
-            .route("/2018-06-01/runtime/invocation/next", get(next))
-            .route(
-                "/2018-06-01/runtime/invocation/{id}/response",
-                post(respond),
-            )
-            .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
-            .route("/2018-06-01/runtime/init/error", post(error))
-            .with_state(runtime.clone()),
-    )
-    .await;
+    let runtime_addr = serve(runtime_api(runtime.clone())).await;
     let mut env = stack.function_env.clone();
     env.insert("DYNAMODB_ENDPOINT".into(), proxy_url.clone());
     let bench = Bench {
@@ -475,27 +464,79 @@ async fn main() {
         runtime_addr,
         env,
     };
+    let fixtures = Fixtures::create(&stack).await;
+    let functions = functions(&release, &fixtures);
+    let floor_client = floor_client(&stack, &fixtures).await;
+    let colds = cold_starts(&bench, &functions).await;
+    let mut report = Report::default();
+    for (f, cold) in functions.iter().zip(colds) {
+        eprintln!("measuring {} warm ...", f.name);
+        let mut s = bench.warm(f, &proxy, &floor_client, &stack).await;
+        s.init = cold.init;
+        s.first = cold.first;
+        s.failures += cold.failures;
+        report.add(&root, f, &s, percentile(&cold.back_to_back, 50.0));
+    }
+    let errors = runtime.errors.lock().unwrap().len();
+    report.print(errors);
+}
 
-    // Fixtures: a verification to fetch, a Bond verification whose events the webhook receives.
-    let created = create(&stack, json!({"customer_id": "cus_bench_fetch"})).await;
-    let fetch_id = created["id"].as_str().unwrap().to_owned();
-    stack.emulator.set_auto_deliver(false);
-    let bond = create(&stack, json!({"customer_id": "cus_bench_bond", "provider": "bond", "applicant": {
-            "first_name": "Ada", "last_name": "King", "date_of_birth": "1985-12-10", "email": "ada@example.org",
-            "phone": "2025550111", "phone_country_code": "1", "ssn": "000-00-0000",
-            "address": {"street": "2 Analytical Row", "city": "Boston", "zip_code": "02108", "country": "US"}}}))
-    .await;
-    assert!(bond["id"].is_string(), "{bond}");
-    let bond_customer = loop {
-        if let Some(d) = stack.emulator.deliveries().first() {
-            break d.resource_id.clone();
+/// A local Lambda Runtime API: `/next` hands out events, `/response` and `/error` take answers.
+fn runtime_api(runtime: Arc<Runtime>) -> Router {
+    Router::new()
+        .route("/2018-06-01/runtime/invocation/next", get(next))
+        .route(
+            "/2018-06-01/runtime/invocation/{id}/response",
+            post(respond),
+        )
+        .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
+        .route("/2018-06-01/runtime/init/error", post(error))
+        .with_state(runtime)
+}
+
+/// A verification to fetch, and a Bond verification whose events the webhook receives.
+struct Fixtures {
+    created: Value,
+    fetch_id: String,
+    bond_customer: String,
+    secret: String,
+    base: chrono::DateTime<chrono::Utc>,
+}
+
+impl Fixtures {
+    async fn create(stack: &LocalStack) -> Self {
+        let created = create(stack, json!({"customer_id": "cus_bench_fetch"})).await;
+        let fetch_id = created["id"].as_str().unwrap().to_owned();
+        stack.emulator.set_auto_deliver(false);
+        let bond = create(stack, json!({"customer_id": "cus_bench_bond", "provider": "bond", "applicant": {
+                "first_name": "Ada", "last_name": "King", "date_of_birth": "1985-12-10", "email": "ada@example.org",
+                "phone": "2025550111", "phone_country_code": "1", "ssn": "000-00-0000",
+                "address": {"street": "2 Analytical Row", "city": "Boston", "zip_code": "02108", "country": "US"}}}))
+        .await;
+        assert!(bond["id"].is_string(), "{bond}");
+        let bond_customer = loop {
+            if let Some(d) = stack.emulator.deliveries().first() {
+                break d.resource_id.clone();
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        Self {
+            created,
+            fetch_id,
+            bond_customer,
+            secret: stack.emulator.config().providers.bond.webhook_secret,
+            base: chrono::Utc::now(),
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
-    let secret = stack.emulator.config().providers.bond.webhook_secret;
-    let base = chrono::Utc::now();
+    }
+}
 
-    let functions = [
+/// The functions measured, hello-world first (the floor of init and of the Runtime API hop).
+fn functions(release: &Path, fixtures: &Fixtures) -> Vec<Function> {
+    let fetch_id = fixtures.fetch_id.clone();
+    let bond_customer = fixtures.bond_customer.clone();
+    let secret = fixtures.secret.clone();
+    let base = fixtures.base;
+    vec![
         Function {
             name: "hello-world",
             floor: Floor::None,
@@ -561,14 +602,17 @@ async fn main() {
                 )
             }),
         },
-    ];
+    ]
+}
 
+/// Bare SDK calls through a pass-through of their own, DynamoDB Local's JIT warmed first.
+async fn floor_client(stack: &LocalStack, fixtures: &Fixtures) -> FloorClient {
     // The I/O floor: bare GetItem and PutItem from Rust, through a pass-through of their own.
     let (_, floor_url) = pass_through(&stack.dynamodb_endpoint).await;
     let floor_client = FloorClient {
         client: local_stack::stack::local_dynamodb_client(&floor_url, None),
         table: stack.table_name.clone(),
-        verification_id: created["id"].as_str().unwrap().to_owned(),
+        verification_id: fixtures.created["id"].as_str().unwrap().to_owned(),
     };
     // DynamoDB Local runs on the JVM: warm its code paths first, or whichever function is measured
     // first pays for the JIT (a GetItem takes 5-10 ms until then, against about 1 ms after).
@@ -576,15 +620,12 @@ async fn main() {
         floor_client.time(Floor::GetItem, i).await;
         floor_client.time(Floor::PutItem, i).await;
     }
-    let mut floors = Vec::new();
+    floor_client
+}
 
-    let mut rows = Vec::new();
-    let mut hello_init = Duration::ZERO;
-    // hello-world's warm round trip: the Runtime API hop (`/next` answer, `/response` post) that
-    // every function pays on top of its own work.
-    let mut hop = Duration::ZERO;
-    // Cold starts in rounds, one of each function per round, so that drift on a shared machine
-    // touches every function alike.
+/// Cold starts in rounds, one of each function per round, so that drift on a shared machine
+/// touches every function alike: from a quiet CPU, then back to back.
+async fn cold_starts(bench: &Bench, functions: &[Function]) -> Vec<Cold> {
     let mut colds: Vec<Cold> = functions.iter().map(|_| Cold::default()).collect();
     eprintln!(
         "{COLD_STARTS} rounds of cold starts from a quiet CPU, then {COLD_STARTS} back to back ..."
@@ -604,79 +645,97 @@ async fn main() {
             }
         }
     }
-    let mut hello_hot = Duration::ZERO;
-    for (f, cold) in functions.iter().zip(colds) {
-        let hot = percentile(&cold.back_to_back, 50.0);
-        eprintln!("measuring {} warm ...", f.name);
-        let mut s = bench.warm(f, &proxy, &floor_client, &stack).await;
-        s.init = cold.init;
-        s.first = cold.first;
-        s.failures += cold.failures;
+    colds
+}
+
+/// The table rows, and hello-world's figures the others are compared with.
+#[derive(Default)]
+struct Report {
+    rows: Vec<String>,
+    floors: Vec<String>,
+    hello_init: Duration,
+    hello_hot: Duration,
+    /// hello-world's warm round trip: the Runtime API hop (`/next` answer, `/response` post)
+    /// that every function pays on top of its own work.
+    hop: Duration,
+}
+
+fn ratio(a: Duration, b: Duration) -> f64 {
+    if b.is_zero() {
+        1.0
+    } else {
+        a.as_secs_f64() / b.as_secs_f64()
+    }
+}
+
+impl Report {
+    fn add(&mut self, root: &Path, f: &Function, s: &Sample, hot: Duration) {
         let init = percentile(&s.init, 50.0);
         let warm50 = percentile(&s.warm, 50.0);
         if f.name == "hello-world" {
-            hello_init = init;
-            hello_hot = hot;
-            hop = warm50;
+            self.hello_init = init;
+            self.hello_hot = hot;
+            self.hop = warm50;
         }
         let floor = percentile(&s.floor, 50.0);
-        if f.floor != Floor::None {
-            floors.push(format!(
-                "{}: {} p50 {:.2} ms, p99 {:.2} ms",
-                f.name,
-                if f.floor == Floor::GetItem {
-                    "GetItem"
-                } else {
-                    "PutItem"
-                },
-                ms(floor),
-                ms(percentile(&s.floor, 99.0))
-            ));
-        }
-        rows.push(format!(
+        let vs_floor = match f.floor {
+            Floor::None => "-".to_owned(),
+            kind => {
+                self.floors.push(format!(
+                    "{}: {} p50 {:.2} ms, p99 {:.2} ms",
+                    f.name,
+                    if kind == Floor::GetItem {
+                        "GetItem"
+                    } else {
+                        "PutItem"
+                    },
+                    ms(floor),
+                    ms(percentile(&s.floor, 99.0))
+                ));
+                format!(
+                    "{:.2}× ({:.2}×)",
+                    ratio(warm50, floor),
+                    ratio(warm50, floor + self.hop)
+                )
+            }
+        };
+        let arm64 = root
+            .join("target/lambda")
+            .join(f.binary.file_name().unwrap_or_default())
+            .join("bootstrap");
+        self.rows.push(format!(
             "| {} | {} | {} | {:.1} ms ({:.2}×) | {:.1} ms ({:.2}×) | {:.1} ms | {:.2} / {:.2} ms | {} | {:.1} MiB | {:.2} | {:.2} | {} |",
             f.name,
             size(&f.binary),
-            size(
-                &root
-                    .join("target/lambda")
-                    .join(f.binary.file_name().unwrap_or_default())
-                    .join("bootstrap")
-            ),
+            size(&arm64),
             ms(init),
-            if hello_init.is_zero() { 1.0 } else { init.as_secs_f64() / hello_init.as_secs_f64() },
+            ratio(init, self.hello_init),
             ms(hot),
-            if hello_hot.is_zero() { 1.0 } else { hot.as_secs_f64() / hello_hot.as_secs_f64() },
+            ratio(hot, self.hello_hot),
             ms(percentile(&s.first, 50.0)),
             ms(warm50),
             ms(percentile(&s.warm, 99.0)),
-            if f.floor == Floor::None {
-                "-".to_owned()
-            } else {
-                format!(
-                    "{:.2}× ({:.2}×)",
-                    warm50.as_secs_f64() / floor.as_secs_f64(),
-                    warm50.as_secs_f64() / (floor + hop).as_secs_f64()
-                )
-            },
+            vs_floor,
             s.rss_kib as f64 / 1024.0,
             s.dynamodb_per_request,
             s.provider_per_request,
             s.failures,
         ));
     }
-    let errors = runtime.errors.lock().unwrap().len();
-    println!("Lambda functions under a local Runtime API ({COLD_STARTS} cold starts, {WARM} warm requests each), {}", chrono::Utc::now().format("%Y-%m-%d"));
-    println!();
-    println!("| function | x86_64 size | arm64 size | init p50 (vs hello) | init p50 back to back (vs hello) | first request p50 | warm p50 / p99 | warm p50 vs floor (vs floor + Runtime API hop) | peak RSS | DynamoDB calls/req | provider calls/req | failed |");
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
-    for r in rows {
-        println!("{r}");
+
+    fn print(&self, errors: usize) {
+        println!("Lambda functions under a local Runtime API ({COLD_STARTS} cold starts, {WARM} warm requests each), {}", chrono::Utc::now().format("%Y-%m-%d"));
+        println!();
+        println!("| function | x86_64 size | arm64 size | init p50 (vs hello) | init p50 back to back (vs hello) | first request p50 | warm p50 / p99 | warm p50 vs floor (vs floor + Runtime API hop) | peak RSS | DynamoDB calls/req | provider calls/req | failed |");
+        println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+        for r in &self.rows {
+            println!("{r}");
+        }
+        println!();
+        println!(
+            "I/O floor (bare SDK calls from Rust through the same kind of pass-through, one between each pair of warm requests): {}. Runtime API hop (hello-world warm p50): {:.2} ms. Runtime API errors reported: {errors}.",
+            self.floors.join("; "),
+            ms(self.hop)
+        );
     }
-    println!();
-    println!(
-        "I/O floor (bare SDK calls from Rust through the same kind of pass-through, one between each pair of warm requests): {}. Runtime API hop (hello-world warm p50): {:.2} ms. Runtime API errors reported: {errors}.",
-        floors.join("; "),
-        ms(hop)
-    );
 }
