@@ -36,12 +36,25 @@ pub fn request_ctx(req: &Request) -> RequestCtx {
     }
 }
 
-/// The caller's address as API Gateway saw it.
+/// The route API Gateway matched (`POST /v1/verifications`), as the template declares it; a
+/// handler answers only its own routes (a `$default` route or a misrouted event is a 404).
+pub fn route_key(req: &Request) -> Option<&str> {
+    match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.route_key.as_deref(),
+        _ => None,
+    }
+}
+
+/// The caller's address as API Gateway saw it (a `/32` or `/128` suffix, as SAM's sample events
+/// write it, is read as the address).
 pub fn source_ip(req: &Request) -> Option<std::net::IpAddr> {
     match req.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(ctx)) => {
-            ctx.http.source_ip.as_deref().and_then(|ip| ip.parse().ok())
-        }
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx
+            .http
+            .source_ip
+            .as_deref()
+            .map(|ip| ip.trim_end_matches("/32").trim_end_matches("/128"))
+            .and_then(|ip| ip.parse().ok()),
         _ => None,
     }
 }

@@ -352,3 +352,19 @@ pub fn delivered_resource_ids(stack: &LocalStack) -> Vec<String> {
         .map(|d| d.resource_id.clone())
         .collect()
 }
+
+/// The scheduled reconciler's event, as EventBridge sends it (the function's own fixture).
+pub const SCHEDULE_EVENT: &str = include_str!("../../functions/reconciler/fixtures/schedule.json");
+
+/// One reconciler run as Lambda invokes it: the schedule's event, a fresh context; its report.
+pub async fn reconcile(stack: &LocalStack) -> Value {
+    let payload: Value = serde_json::from_str(SCHEDULE_EVENT).expect("the schedule fixture");
+    let mut context = lambda_runtime::Context::default();
+    context.request_id = format!("reconcile-{}", ulid::Ulid::new());
+    reconciler::handle(
+        &stack.wiring.reconciler(),
+        lambda_runtime::LambdaEvent::new(payload, context),
+    )
+    .await
+    .expect("a reconciler run")
+}

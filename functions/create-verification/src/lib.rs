@@ -1,9 +1,9 @@
 //! `create-verification`: `POST /v1/verifications` starts a verification with a provider;
 //! `PATCH /v1/verifications/{id}` corrects the applicant's data and resubmits it.
 
-use lambda_http::{http::Method, Body, Request, Response};
+use lambda_http::{Body, Request, Response};
 use shared::http::{
-    error_response, idempotency_key, json_body, path_param, reply_response, request_ctx,
+    error_response, idempotency_key, json_body, path_param, reply_response, request_ctx, route_key,
     route_not_found,
 };
 use shared::wiring::CreateVerificationDeps;
@@ -13,9 +13,11 @@ pub async fn handle(deps: &CreateVerificationDeps, req: Request) -> Response<Bod
     let ctx = request_ctx(&req);
     let result = async {
         let key = idempotency_key(&req)?;
-        match (req.method().clone(), path_param(&req, "id")) {
-            (Method::POST, None) => deps.create.run(&json_body(&req)?, key.as_ref(), &ctx).await,
-            (Method::PATCH, Some(id)) => {
+        match (route_key(&req), path_param(&req, "id")) {
+            (Some("POST /v1/verifications"), _) => {
+                deps.create.run(&json_body(&req)?, key.as_ref(), &ctx).await
+            }
+            (Some("PATCH /v1/verifications/{id}"), Some(id)) => {
                 deps.resubmit
                     .run(&id, &json_body(&req)?, key.as_ref(), &ctx)
                     .await

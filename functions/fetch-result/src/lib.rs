@@ -1,9 +1,9 @@
 //! `fetch-result`: `GET /v1/verifications/{id}` (`?refresh=true` asks the provider first) and
 //! `GET /v1/customers/{customer_id}/verification`.
 
-use lambda_http::{http::Method, Body, Request, Response};
+use lambda_http::{Body, Request, Response};
 use shared::domain::{CustomerId, Source, VerificationId};
-use shared::http::{path_param, query_param, request_ctx, respond, route_not_found};
+use shared::http::{path_param, query_param, request_ctx, respond, route_key, route_not_found};
 use shared::service::{customer_json, verification_json};
 use shared::wiring::FetchResultDeps;
 use shared::ApiError;
@@ -12,10 +12,8 @@ use shared::ApiError;
 pub async fn handle(deps: &FetchResultDeps, req: Request) -> Response<Body> {
     let ctx = request_ctx(&req);
     let result = async {
-        if req.method() != Method::GET {
-            return Err(route_not_found());
-        }
-        if let Some(raw) = path_param(&req, "id") {
+        let route = route_key(&req);
+        if let (Some("GET /v1/verifications/{id}"), Some(raw)) = (route, path_param(&req, "id")) {
             // An id that cannot exist is simply not found.
             let id =
                 VerificationId::parse(&raw).map_err(|_| ApiError::not_found("verification"))?;
@@ -35,7 +33,9 @@ pub async fn handle(deps: &FetchResultDeps, req: Request) -> Response<Body> {
             };
             return Ok((200, verification_json(&verification)));
         }
-        if let Some(raw) = path_param(&req, "customer_id") {
+        let customer = path_param(&req, "customer_id");
+        if let (Some("GET /v1/customers/{customer_id}/verification"), Some(raw)) = (route, customer)
+        {
             let id = CustomerId::parse(&raw).map_err(|_| ApiError::not_found("customer"))?;
             return Ok((200, customer_json(&deps.fetch.customer(&id).await?)));
         }

@@ -8,8 +8,8 @@ use shared::wiring::Wiring;
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     let deps = Wiring::from_env().await?.reconciler();
-    run(service_fn(|_event: LambdaEvent<Value>| async {
-        reconciler::handle(&deps).await.map_err(Error::from)
+    run(service_fn(|event: LambdaEvent<Value>| async {
+        reconciler::handle(&deps, event).await.map_err(Error::from)
     }))
     .await
 }

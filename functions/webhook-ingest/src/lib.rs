@@ -1,8 +1,10 @@
 //! `webhook-ingest`: `POST /v1/webhooks/{provider}` receives provider callbacks.
 
-use lambda_http::{http::Method, Body, Request, Response};
+use lambda_http::{Body, Request, Response};
 use serde_json::json;
-use shared::http::{body_bytes, path_param, request_ctx, respond, route_not_found, source_ip};
+use shared::http::{
+    body_bytes, path_param, request_ctx, respond, route_key, route_not_found, source_ip,
+};
 use shared::provider::RawWebhook;
 use shared::wiring::WebhookIngestDeps;
 
@@ -10,8 +12,8 @@ use shared::wiring::WebhookIngestDeps;
 pub async fn handle(deps: &WebhookIngestDeps, req: Request) -> Response<Body> {
     let ctx = request_ctx(&req);
     let result = async {
-        let provider = match path_param(&req, "provider") {
-            Some(p) if req.method() == Method::POST => p,
+        let provider = match (route_key(&req), path_param(&req, "provider")) {
+            (Some("POST /v1/webhooks/{provider}"), Some(p)) => p,
             _ => return Err(route_not_found()),
         };
         let webhook = RawWebhook {

@@ -232,9 +232,7 @@ async fn dropped_webhooks_are_repaired_by_the_reconciler_and_by_refresh() {
 
     // The scheduled reconciler, run once: through the open index, never a scan.
     stack.calls.reset();
-    let report = reconciler::handle(&stack.wiring.reconciler())
-        .await
-        .unwrap();
+    let report = reconcile(&stack).await;
     assert_eq!(report["checked"], 2, "{report}");
     assert_eq!(report["changed"], 2, "{report}");
     let calls = stack.calls.snapshot();
@@ -257,9 +255,7 @@ async fn dropped_webhooks_are_repaired_by_the_reconciler_and_by_refresh() {
         true
     );
     // Terminal verifications leave the open index: the next run checks only the open one.
-    let again = reconciler::handle(&stack.wiring.reconciler())
-        .await
-        .unwrap();
+    let again = reconcile(&stack).await;
     assert_eq!(again["checked"], 1, "{again}");
 
     let bad = get(&format!(

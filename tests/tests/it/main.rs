@@ -7,6 +7,7 @@ mod bond;
 mod create_contract;
 mod delivery;
 mod emulator_controls;
+mod handlers;
 mod idempotency;
 mod outage;
 mod privacy;
