@@ -115,28 +115,18 @@ impl ErrorCode {
         }
     }
 
+    /// The class of an error follows from its status, except that the provider's failures
+    /// are the provider's whatever their status.
     pub fn error_type(self) -> ErrorType {
-        match self {
-            Self::MalformedJson
-            | Self::ValidationFailed
-            | Self::PayloadTooLarge
-            | Self::UnsupportedMediaType
-            | Self::MethodNotAllowed
-            | Self::IdempotencyKeyInvalid
-            | Self::IdempotencyKeyReused => ErrorType::InvalidRequest,
-            Self::Unauthorized => ErrorType::Authentication,
-            Self::CustomerAlreadyVerified
-            | Self::VerificationAlreadyActive
-            | Self::VerificationLocked
-            | Self::VerificationInProgress
-            | Self::VerificationEnded
-            | Self::IdempotencyKeyInUse
-            | Self::ConcurrentUpdate => ErrorType::Conflict,
-            Self::NotFound => ErrorType::NotFound,
-            Self::ProviderRejected | Self::ProviderUnavailable | Self::ProviderTimeout => {
+        match (self, self.status()) {
+            (Self::ProviderRejected | Self::ProviderUnavailable | Self::ProviderTimeout, _) => {
                 ErrorType::Provider
             }
-            Self::VerificationNotFoundYet | Self::InternalError => ErrorType::Internal,
+            (_, 401) => ErrorType::Authentication,
+            (_, 404) => ErrorType::NotFound,
+            (_, 409) => ErrorType::Conflict,
+            (_, s) if s >= 500 => ErrorType::Internal,
+            _ => ErrorType::InvalidRequest,
         }
     }
 }
@@ -359,6 +349,52 @@ mod tests {
         }
         .into();
         assert_eq!((rejected.status(), rejected.fields.len()), (422, 1));
+    }
+
+    #[test]
+    fn every_code_has_the_documented_type() {
+        use ErrorCode::*;
+        let expected = [
+            (
+                ErrorType::InvalidRequest,
+                &[
+                    MalformedJson,
+                    ValidationFailed,
+                    PayloadTooLarge,
+                    UnsupportedMediaType,
+                    MethodNotAllowed,
+                    IdempotencyKeyInvalid,
+                    IdempotencyKeyReused,
+                ][..],
+            ),
+            (ErrorType::Authentication, &[Unauthorized]),
+            (
+                ErrorType::Conflict,
+                &[
+                    CustomerAlreadyVerified,
+                    VerificationAlreadyActive,
+                    VerificationLocked,
+                    VerificationInProgress,
+                    VerificationEnded,
+                    IdempotencyKeyInUse,
+                    ConcurrentUpdate,
+                ],
+            ),
+            (ErrorType::NotFound, &[NotFound]),
+            (
+                ErrorType::Provider,
+                &[ProviderRejected, ProviderUnavailable, ProviderTimeout],
+            ),
+            (
+                ErrorType::Internal,
+                &[VerificationNotFoundYet, InternalError],
+            ),
+        ];
+        for (kind, codes) in expected {
+            for code in codes {
+                assert_eq!(code.error_type(), kind, "{}", code.as_str());
+            }
+        }
     }
 
     #[test]

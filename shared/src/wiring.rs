@@ -154,19 +154,19 @@ impl Wiring {
 
     pub fn create_verification(&self) -> CreateVerificationDeps {
         CreateVerificationDeps {
-            create: CreateVerification::new(
-                self.store.clone(),
-                self.providers.clone(),
-                self.clock.clone(),
-                self.config.default_provider.clone(),
-                self.secret(),
-            ),
-            resubmit: ResubmitVerification::new(
-                self.store.clone(),
-                self.providers.clone(),
-                self.clock.clone(),
-                self.secret(),
-            ),
+            create: CreateVerification {
+                store: self.store.clone(),
+                providers: self.providers.clone(),
+                clock: self.clock.clone(),
+                default_provider: self.config.default_provider.clone(),
+                secret: self.secret(),
+            },
+            resubmit: ResubmitVerification {
+                store: self.store.clone(),
+                providers: self.providers.clone(),
+                clock: self.clock.clone(),
+                secret: self.secret(),
+            },
         }
     }
 

@@ -37,31 +37,17 @@ impl<T> CreateStore for T where
 /// The idempotency scope of creates.
 const CREATE_SCOPE: &str = "POST /v1/verifications";
 
+/// Built by the composition root ([`crate::wiring`]).
 pub struct CreateVerification {
-    pub(super) store: Arc<dyn CreateStore>,
-    pub(super) providers: Providers,
-    pub(super) clock: Arc<dyn Clock>,
-    default_provider: ProviderName,
-    secret: IdempotencySecret,
+    pub(crate) store: Arc<dyn CreateStore>,
+    pub(crate) providers: Providers,
+    pub(crate) clock: Arc<dyn Clock>,
+    /// The provider a request that names none is sent to.
+    pub(crate) default_provider: ProviderName,
+    pub(crate) secret: IdempotencySecret,
 }
 
 impl CreateVerification {
-    pub fn new(
-        store: Arc<dyn CreateStore>,
-        providers: Providers,
-        clock: Arc<dyn Clock>,
-        default_provider: ProviderName,
-        secret: IdempotencySecret,
-    ) -> Self {
-        Self {
-            store,
-            providers,
-            clock,
-            default_provider,
-            secret,
-        }
-    }
-
     pub async fn run(
         &self,
         body: &Value,

@@ -25,28 +25,15 @@ impl<T> ResubmitStore for T where
 {
 }
 
+/// Built by the composition root ([`crate::wiring`]).
 pub struct ResubmitVerification {
-    store: Arc<dyn ResubmitStore>,
-    providers: Providers,
-    clock: Arc<dyn Clock>,
-    secret: IdempotencySecret,
+    pub(crate) store: Arc<dyn ResubmitStore>,
+    pub(crate) providers: Providers,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) secret: IdempotencySecret,
 }
 
 impl ResubmitVerification {
-    pub fn new(
-        store: Arc<dyn ResubmitStore>,
-        providers: Providers,
-        clock: Arc<dyn Clock>,
-        secret: IdempotencySecret,
-    ) -> Self {
-        Self {
-            store,
-            providers,
-            clock,
-            secret,
-        }
-    }
-
     pub async fn run(
         &self,
         raw_id: &str,

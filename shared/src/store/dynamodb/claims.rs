@@ -68,17 +68,32 @@ fn customer_conflict(old: &Item, provider: &ProviderName) -> ClaimError {
 }
 
 impl DynamoDbStore {
-    /// A claim without a key: one conditional update of the customer.
-    async fn claim_alone(&self, claim: &Claim<'_>) -> Result<(), ClaimError> {
-        let result = self
-            .client
-            .update_item()
+    /// The customer's slot, taken unless the customer is verified or another claim is live.
+    fn claim_update(&self, claim: &Claim<'_>) -> Result<Update, StoreError> {
+        Update::builder()
             .table_name(&self.table)
             .set_key(Some(customer_key(claim.customer)))
             .update_expression(CLAIM_UPDATE)
             .condition_expression(CLAIM_CONDITION)
             .set_expression_attribute_names(Some(claim_names(claim.provider)))
             .set_expression_attribute_values(Some(claim_values(claim)))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .build()
+            .map_err(StoreError::build)
+    }
+
+    /// A claim without a key: the same update, alone (`UpdateItem`).
+    async fn claim_alone(&self, claim: &Claim<'_>) -> Result<(), ClaimError> {
+        let u = self.claim_update(claim)?;
+        let result = self
+            .client
+            .update_item()
+            .table_name(u.table_name)
+            .set_key(Some(u.key))
+            .update_expression(u.update_expression)
+            .set_condition_expression(u.condition_expression)
+            .set_expression_attribute_names(u.expression_attribute_names)
+            .set_expression_attribute_values(u.expression_attribute_values)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
@@ -101,16 +116,7 @@ impl DynamoDbStore {
         claim: &Claim<'_>,
         lock: &IdempotencyLock,
     ) -> Result<(), ClaimError> {
-        let customer = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(customer_key(claim.customer)))
-            .update_expression(CLAIM_UPDATE)
-            .condition_expression(CLAIM_CONDITION)
-            .set_expression_attribute_names(Some(claim_names(claim.provider)))
-            .set_expression_attribute_values(Some(claim_values(claim)))
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .build()
-            .map_err(StoreError::build)?;
+        let customer = self.claim_update(claim)?;
         let items = vec![
             TransactWriteItem::builder()
                 .put(self.lock_put(lock, claim.now)?)
@@ -118,13 +124,7 @@ impl DynamoDbStore {
             TransactWriteItem::builder().update(customer).build(),
         ];
         for attempt in 0..TRANSACTION_ATTEMPTS {
-            let result = self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(items.clone()))
-                .send()
-                .await;
-            let Err(err) = result else {
+            let Err(err) = self.transact(items.clone()).await else {
                 return Ok(());
             };
             let Some(reasons) = cancellation(&err) else {
@@ -223,12 +223,8 @@ impl CreateClaims for DynamoDbStore {
         if let Some((lock, response)) = completion {
             items.push(self.lock_completion(lock, response)?);
         }
-        self.client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
+        self.transact(items)
             .await
-            .map(|_| ())
             .map_err(unavailable("TransactWriteItems"))
     }
 }

@@ -141,13 +141,7 @@ impl EventLog for DynamoDbStore {
         let with_customer = customer.is_some();
         items.extend(customer);
         for attempt in 0..2 {
-            let result = self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(items.clone()))
-                .send()
-                .await;
-            let Err(err) = result else {
+            let Err(err) = self.transact(items.clone()).await else {
                 return Ok(SaveOutcome::Saved);
             };
             let Some(reasons) = cancellation(&err) else {

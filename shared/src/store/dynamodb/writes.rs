@@ -87,13 +87,7 @@ impl VerificationWriter for DynamoDbStore {
             items.push(self.lock_completion(lock, response)?);
         }
         items.extend(self.customer_update(v, &effect)?);
-        let result = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await;
-        match result {
+        match self.transact(items).await {
             Ok(_) => Ok(SaveOutcome::Saved),
             Err(err) => match cancellation(&err) {
                 Some(reasons) if failed_condition(&reasons, 0).is_some() || contended(&reasons) => {
