@@ -50,7 +50,7 @@ lint:
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
-## Release builds of the three functions, with the size of each bootstrap.
+## Release builds of the four functions, with the size of each bootstrap.
 release-sizes:
 	bash scripts/release-sizes.sh
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Release builds of the three Lambda functions and the size of each `bootstrap`.
+# Release builds of the four Lambda functions and the size of each `bootstrap`.
 #   scripts/release-sizes.sh           arm64 (what Lambda runs; needs cargo-lambda with zig)
 #   scripts/release-sizes.sh x86_64    the host's target, plain cargo
 set -euo pipefail
