@@ -8,7 +8,10 @@
 //! - `delivery`: recorded webhooks, the chaos settings that decide how they are sent, redelivery;
 //! - `control`: the test controls under `/_emulator/...`;
 //! - `server`: serving one emulator at the root, or many isolated tenants under `/t/{id}`;
-//! - `page`: the layout every page shares.
+//! - `page`: the layout every page shares;
+//! - `provider`: the contract a provider folder implements and the `providers!` macro;
+//! - `config`: the emulator's settings, generic and per provider, and their flags;
+//! - `util`: small helpers; `testing`: fixtures for the unit tests.
 
 #[macro_use]
 mod provider;

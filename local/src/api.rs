@@ -19,9 +19,10 @@ use lambda_http::aws_lambda_events::query_map::QueryMap;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Context, Request, RequestExt, Response};
 use shared::http::{error_response, route_not_found};
-use shared::wiring::{CreateVerificationDeps, FetchResultDeps, WebhookIngestDeps, Wiring};
+use shared::wiring::{CreateVerificationDeps, FetchResultDeps, WebhookIngestDeps};
 use shared::{ApiError, ErrorCode, RequestCtx};
 
+use crate::stack::Wirings;
 use crate::template::Route;
 
 /// The Lambda timeout of the template; the local deadline mirrors it.
@@ -35,7 +36,7 @@ pub struct Functions {
 }
 
 impl Functions {
-    pub fn new(wiring: &Wiring) -> Self {
+    pub fn new(wiring: &Wirings) -> Self {
         Self {
             create_verification: wiring.create_verification(),
             webhook_ingest: wiring.webhook_ingest(),
@@ -195,7 +196,7 @@ pub fn router(functions: Arc<Functions>, routes: &[Route]) -> Router {
 
 /// Serve the API on `addr` (port 0: any free port).
 pub async fn serve(
-    wiring: &Wiring,
+    wiring: &Wirings,
     routes: &[Route],
     addr: SocketAddr,
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {

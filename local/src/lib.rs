@@ -2,7 +2,8 @@
 
 pub mod api;
 pub mod dynamodb_local;
+pub mod iam;
 pub mod stack;
 pub mod template;
 
-pub use stack::{Database, LocalStack, StackOptions};
+pub use stack::{Database, LocalStack, StackOptions, Wirings};

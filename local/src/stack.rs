@@ -10,11 +10,15 @@ use aws_sdk_dynamodb::config::{BehaviorVersion, Region};
 use emulator::{Emulator, EmulatorConfig, EmulatorServer};
 use shared::clock::Clock;
 use shared::net;
+use shared::store::dynamodb::DynamoDbStore;
 use shared::store::metrics::CallCounter;
-use shared::wiring::{Clients, Wiring};
+use shared::wiring::{
+    Clients, CreateVerificationDeps, FetchResultDeps, ReconcilerDeps, WebhookIngestDeps, Wiring,
+};
 use shared::Config;
 
 use crate::dynamodb_local::DynamoDbLocal;
+use crate::iam::PolicyGuard;
 use crate::template::{self, Template};
 
 #[derive(Debug, thiserror::Error)]
@@ -80,8 +84,9 @@ pub struct LocalStack {
     pub emulator_url: String,
     pub dynamodb_endpoint: String,
     pub table_name: String,
-    /// The functions' composition root, as each Lambda builds it (tests take services from it).
-    pub wiring: Wiring,
+    /// Each function's composition root, as its Lambda builds it, on a DynamoDB client that
+    /// enforces the function's IAM policy (tests take services from it).
+    pub wiring: Wirings,
     pub emulator: Emulator,
     pub dynamodb: aws_sdk_dynamodb::Client,
     /// Every DynamoDB call the functions make, by operation.
@@ -163,7 +168,7 @@ fn function_env(
 }
 
 /// Run the reconciler every `every`, as the template's schedule does on AWS.
-fn reconcile_every(wiring: &Wiring, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
+fn reconcile_every(wiring: &Wirings, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
     let reconciler = wiring.reconciler();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
@@ -175,6 +180,82 @@ fn reconcile_every(wiring: &Wiring, every: std::time::Duration) -> tokio::task::
             }
         }
     })
+}
+
+/// Each function's own [`Wiring`], as its Lambda builds it, on a DynamoDB client of its own that
+/// counts its calls and refuses what the function's policy in `template.yaml` does not grant.
+#[derive(Clone)]
+pub struct Wirings {
+    create_verification: Wiring,
+    webhook_ingest: Wiring,
+    fetch_result: Wiring,
+    reconciler: Wiring,
+    guards: Vec<PolicyGuard>,
+}
+
+impl Wirings {
+    fn new(
+        template: &Template,
+        config: &Config,
+        clients: &Clients,
+        calls: &CallCounter,
+        clock: Option<Arc<dyn Clock>>,
+    ) -> Result<Self, StackError> {
+        let mut guards = Vec::new();
+        let mut wire = |function: &str| -> Result<Wiring, StackError> {
+            let grants = template.grants.get(function).cloned().ok_or_else(|| {
+                StackError::Table(format!("template.yaml declares no function {function}"))
+            })?;
+            let guard = PolicyGuard::new(function, grants);
+            guards.push(guard.clone());
+            let dynamodb = aws_sdk_dynamodb::Client::from_conf(
+                clients
+                    .dynamodb
+                    .clone()
+                    .interceptor(calls.clone())
+                    .interceptor(guard)
+                    .build(),
+            );
+            let wiring = Wiring::new(config, dynamodb, clients.http.clone());
+            Ok(match &clock {
+                Some(c) => wiring.with_clock(c.clone()),
+                None => wiring,
+            })
+        };
+        Ok(Self {
+            create_verification: wire("create-verification")?,
+            webhook_ingest: wire("webhook-ingest")?,
+            fetch_result: wire("fetch-result")?,
+            reconciler: wire("reconciler")?,
+            guards,
+        })
+    }
+
+    pub fn create_verification(&self) -> CreateVerificationDeps {
+        self.create_verification.create_verification()
+    }
+
+    pub fn webhook_ingest(&self) -> WebhookIngestDeps {
+        self.webhook_ingest.webhook_ingest()
+    }
+
+    pub fn fetch_result(&self) -> FetchResultDeps {
+        self.fetch_result.fetch_result()
+    }
+
+    pub fn reconciler(&self) -> ReconcilerDeps {
+        self.reconciler.reconciler()
+    }
+
+    /// The store as fetch-result holds it (reads and a refresh's write).
+    pub fn store(&self) -> &DynamoDbStore {
+        self.fetch_result.store()
+    }
+
+    /// Every DynamoDB call any function made that its policy does not allow.
+    pub fn denied(&self) -> Vec<String> {
+        self.guards.iter().flat_map(PolicyGuard::denied).collect()
+    }
 }
 
 impl LocalStack {
@@ -210,13 +291,7 @@ impl LocalStack {
         // The functions' own wiring, plus a counter of DynamoDB calls.
         let calls = CallCounter::new();
         let clients = Clients::from_config(&config).await?;
-        let dynamodb = aws_sdk_dynamodb::Client::from_conf(
-            clients.dynamodb.interceptor(calls.clone()).build(),
-        );
-        let mut wiring = Wiring::new(&config, dynamodb, clients.http);
-        if let Some(clock) = options.clock {
-            wiring = wiring.with_clock(clock);
-        }
+        let wiring = Wirings::new(&template, &config, &clients, &calls, options.clock)?;
         let (api_addr, api_task) = crate::api::serve(&wiring, &template.routes, api_addr).await?;
         let mut tasks: Vec<_> = emulator_task.into_iter().chain([api_task]).collect();
         tasks.extend(

@@ -5,7 +5,6 @@
 //! typed error it came from as its cause, for the logs (ids and statuses only); the conversions
 //! from the adapters' errors ([`StoreError`], [`ProviderError`]) are here, and nowhere else.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -131,8 +130,7 @@ impl ErrorCode {
     }
 }
 
-/// Field path (`applicant.ssn`) to the problems found with it.
-pub type FieldErrors = BTreeMap<String, Vec<String>>;
+pub use crate::domain::request::FieldErrors;
 
 /// An error as the client sees it. Build it with the constructors; never from `{:?}` of anything.
 #[derive(Debug, Clone)]

@@ -8,6 +8,7 @@ mod create_contract;
 mod delivery;
 mod emulator_controls;
 mod handlers;
+mod iam;
 mod idempotency;
 mod outage;
 mod privacy;

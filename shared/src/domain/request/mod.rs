@@ -16,7 +16,9 @@ pub use self::applicant::is_iso_country;
 use self::applicant::{parse_applicant, TOP_FIELDS};
 use self::problems::Problems;
 use super::{CustomerId, Metadata, ProviderName};
-use crate::error::FieldErrors;
+
+/// Field path (`applicant.ssn`) to the problems found with it.
+pub type FieldErrors = std::collections::BTreeMap<String, Vec<String>>;
 
 /// Applicant fields a provider may require, as request paths.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -2,9 +2,8 @@
 
 use serde_json::{Map, Value};
 
-use super::{Applicant, ApplicantField};
+use super::{Applicant, ApplicantField, FieldErrors};
 use crate::domain::ProviderName;
-use crate::error::FieldErrors;
 
 /// Collects problems per field path while a body is read.
 pub(super) struct Problems(pub(super) FieldErrors);

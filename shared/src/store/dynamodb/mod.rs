@@ -1,7 +1,7 @@
 //! The DynamoDB adapter of every storage port: one table, string keys `pk`/`sk`, conditional
-//! writes and transactions. [`codec`] maps items, [`claims`] holds a create's conditional writes
-//! and idempotency keys, [`writes`] the versioned saves, [`events`] the webhook path, [`queries`]
-//! the reads.
+//! writes and transactions. [`codec`] maps items and keys; `claims` holds a create's conditional
+//! writes, `keys` the idempotency records, `writes` the versioned saves, `events` the webhook
+//! path, `queries` the reads.
 
 mod claims;
 pub mod codec;
