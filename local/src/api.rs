@@ -22,8 +22,8 @@ use shared::http::{error_response, route_not_found};
 use shared::wiring::{CreateVerificationDeps, FetchResultDeps, WebhookIngestDeps};
 use shared::{ApiError, ErrorCode, RequestCtx};
 
-use crate::stack::Wirings;
 use crate::template::Route;
+use crate::wirings::Wirings;
 
 /// The Lambda timeout of the template; the local deadline mirrors it.
 const FUNCTION_TIMEOUT: Duration = Duration::from_secs(25);

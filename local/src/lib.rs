@@ -5,5 +5,7 @@ pub mod dynamodb_local;
 pub mod iam;
 pub mod stack;
 pub mod template;
+pub mod wirings;
 
-pub use stack::{Database, LocalStack, StackOptions, Wirings};
+pub use stack::{Database, LocalStack, StackOptions};
+pub use wirings::Wirings;

@@ -10,16 +10,13 @@ use aws_sdk_dynamodb::config::{BehaviorVersion, Region};
 use emulator::{Emulator, EmulatorConfig, EmulatorServer};
 use shared::clock::Clock;
 use shared::net;
-use shared::store::dynamodb::DynamoDbStore;
 use shared::store::metrics::CallCounter;
-use shared::wiring::{
-    Clients, CreateVerificationDeps, FetchResultDeps, ReconcilerDeps, WebhookIngestDeps, Wiring,
-};
+use shared::wiring::Clients;
 use shared::Config;
 
 use crate::dynamodb_local::DynamoDbLocal;
-use crate::iam::PolicyGuard;
 use crate::template::{self, Template};
+pub use crate::wirings::Wirings;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StackError {
@@ -35,6 +32,8 @@ pub enum StackError {
     Io(#[from] std::io::Error),
     #[error(transparent)]
     Init(#[from] shared::wiring::InitError),
+    #[error(transparent)]
+    Function(#[from] crate::wirings::UnknownFunction),
 }
 
 /// Where the stack's DynamoDB comes from.
@@ -180,82 +179,6 @@ fn reconcile_every(wiring: &Wirings, every: std::time::Duration) -> tokio::task:
             }
         }
     })
-}
-
-/// Each function's own [`Wiring`], as its Lambda builds it, on a DynamoDB client of its own that
-/// counts its calls and refuses what the function's policy in `template.yaml` does not grant.
-#[derive(Clone)]
-pub struct Wirings {
-    create_verification: Wiring,
-    webhook_ingest: Wiring,
-    fetch_result: Wiring,
-    reconciler: Wiring,
-    guards: Vec<PolicyGuard>,
-}
-
-impl Wirings {
-    fn new(
-        template: &Template,
-        config: &Config,
-        clients: &Clients,
-        calls: &CallCounter,
-        clock: Option<Arc<dyn Clock>>,
-    ) -> Result<Self, StackError> {
-        let mut guards = Vec::new();
-        let mut wire = |function: &str| -> Result<Wiring, StackError> {
-            let grants = template.grants.get(function).cloned().ok_or_else(|| {
-                StackError::Table(format!("template.yaml declares no function {function}"))
-            })?;
-            let guard = PolicyGuard::new(function, grants);
-            guards.push(guard.clone());
-            let dynamodb = aws_sdk_dynamodb::Client::from_conf(
-                clients
-                    .dynamodb
-                    .clone()
-                    .interceptor(calls.clone())
-                    .interceptor(guard)
-                    .build(),
-            );
-            let wiring = Wiring::new(config, dynamodb, clients.http.clone());
-            Ok(match &clock {
-                Some(c) => wiring.with_clock(c.clone()),
-                None => wiring,
-            })
-        };
-        Ok(Self {
-            create_verification: wire("create-verification")?,
-            webhook_ingest: wire("webhook-ingest")?,
-            fetch_result: wire("fetch-result")?,
-            reconciler: wire("reconciler")?,
-            guards,
-        })
-    }
-
-    pub fn create_verification(&self) -> CreateVerificationDeps {
-        self.create_verification.create_verification()
-    }
-
-    pub fn webhook_ingest(&self) -> WebhookIngestDeps {
-        self.webhook_ingest.webhook_ingest()
-    }
-
-    pub fn fetch_result(&self) -> FetchResultDeps {
-        self.fetch_result.fetch_result()
-    }
-
-    pub fn reconciler(&self) -> ReconcilerDeps {
-        self.reconciler.reconciler()
-    }
-
-    /// The store as fetch-result holds it (reads and a refresh's write).
-    pub fn store(&self) -> &DynamoDbStore {
-        self.fetch_result.store()
-    }
-
-    /// Every DynamoDB call any function made that its policy does not allow.
-    pub fn denied(&self) -> Vec<String> {
-        self.guards.iter().flat_map(PolicyGuard::denied).collect()
-    }
 }
 
 impl LocalStack {

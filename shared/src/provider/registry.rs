@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::KycProvider;
-use crate::config::{invalid, ConfigError, Env};
+use crate::config::env::{invalid, ConfigError, Env};
 use crate::domain::ProviderName;
 
 /// What a provider folder exports to the registry.

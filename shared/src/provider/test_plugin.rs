@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::{KycProvider, Plugin, ProviderSettings};
-use crate::config::{ConfigError, Env};
+use crate::config::env::{ConfigError, Env};
 use crate::domain::ProviderName;
 
 pub const FIRST: &str = "first";

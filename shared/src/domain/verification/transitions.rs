@@ -10,6 +10,17 @@ use super::{
 };
 use crate::domain::Status;
 
+/// Whether a new attempt can succeed after this outcome: never needed after an approval, always
+/// possible after an attempt that merely ended, and after a rejection as its reason says. The
+/// one rule for a first decision and for a refreshed one alike.
+fn retryable(obs: &Observation) -> bool {
+    match obs.status {
+        Status::Approved => false,
+        Status::Failed | Status::Expired | Status::Canceled => true,
+        _ => obs.reason.as_ref().is_none_or(|r| r.retryable),
+    }
+}
+
 impl Verification {
     /// A verification as it starts, with its first history entry (source `api`).
     pub fn start(new: NewVerification, now: DateTime<Utc>) -> Self {
@@ -60,7 +71,7 @@ impl Verification {
             if let (Some(decision), Some(reason)) = (self.decision.as_mut(), obs.reason.as_ref()) {
                 decision.reason_code = Some(reason.code.clone());
                 decision.provider_reason = Some(reason.provider_reason.clone());
-                decision.retryable = reason.retryable;
+                decision.retryable = retryable(obs);
             }
             self.raw_status = Some(obs.raw_status.clone());
             self.required_actions = obs.required_actions.clone();
@@ -170,11 +181,7 @@ impl Verification {
             outcome: obs.status,
             reason_code: obs.reason.as_ref().map(|r| r.code.clone()),
             provider_reason: obs.reason.as_ref().map(|r| r.provider_reason.clone()),
-            retryable: match obs.status {
-                Status::Approved => false,
-                Status::Failed | Status::Expired | Status::Canceled => true,
-                _ => obs.reason.as_ref().is_none_or(|r| r.retryable),
-            },
+            retryable: retryable(obs),
             decided_at: obs.occurred_at,
         });
         if source != Source::Api {
@@ -402,6 +409,31 @@ mod tests {
             Transition::Stale
         );
         assert_eq!(v.status, Status::Approved);
+    }
+
+    #[test]
+    fn an_approval_seen_again_with_a_retryable_reason_stays_not_retryable() {
+        let mut v = fresh();
+        let approved = |at| Observation {
+            reason: Some(Reason {
+                code: "manually_identified".into(),
+                provider_reason: "ManuallyIdentified".into(),
+                retryable: true,
+            }),
+            ..obs(Status::Approved, at)
+        };
+        v.apply(&approved(10), Source::Webhook, Some("e1"), t(11));
+        assert!(!v.decision.as_ref().unwrap().retryable);
+        assert_eq!(
+            v.apply(&approved(20), Source::Reconcile, None, t(21)),
+            Transition::Refreshed
+        );
+        let d = v.decision.as_ref().unwrap();
+        assert!(
+            !d.retryable,
+            "a refresh of the same approval must not change the decision"
+        );
+        assert_eq!(d.decided_at, t(10));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use secrecy::SecretString;
 
 use super::{BondAdapter, NAME};
-use crate::config::{ConfigError, Env};
+use crate::config::env::{ConfigError, Env};
 use crate::domain::ProviderName;
 use crate::provider::{KycProvider, ProviderSettings};
 

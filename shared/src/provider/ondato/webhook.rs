@@ -177,7 +177,7 @@ mod tests {
             ("ONDATO_APPLICATION_ID", "app-1"),
         ]);
         let lookup = |k: &str| vars.get(k).map(|v| v.to_string());
-        OndatoConfig::from_env(&crate::config::Env::new(&lookup)).unwrap()
+        OndatoConfig::from_env(&crate::config::env::Env::new(&lookup)).unwrap()
     }
 
     fn basic(user: &str, pass: &str) -> HeaderMap {

@@ -1,0 +1,98 @@
+//! Each function's own composition root in the local stack, as its Lambda builds it, on a
+//! DynamoDB client of its own that counts its calls and enforces its IAM policy.
+
+use std::sync::Arc;
+
+use shared::clock::Clock;
+use shared::store::dynamodb::DynamoDbStore;
+use shared::store::metrics::CallCounter;
+use shared::wiring::{
+    Clients, CreateVerificationDeps, FetchResultDeps, ReconcilerDeps, WebhookIngestDeps, Wiring,
+};
+use shared::Config;
+
+use crate::iam::PolicyGuard;
+use crate::template::Template;
+
+/// `template.yaml` declares no function of that name.
+#[derive(Debug, thiserror::Error)]
+#[error("template.yaml declares no function {0}")]
+pub struct UnknownFunction(String);
+
+/// Each function's own [`Wiring`], as its Lambda builds it, on a DynamoDB client of its own that
+/// counts its calls and refuses what the function's policy in `template.yaml` does not grant.
+#[derive(Clone)]
+pub struct Wirings {
+    create_verification: Wiring,
+    webhook_ingest: Wiring,
+    fetch_result: Wiring,
+    reconciler: Wiring,
+    guards: Vec<PolicyGuard>,
+}
+
+impl Wirings {
+    pub(crate) fn new(
+        template: &Template,
+        config: &Config,
+        clients: &Clients,
+        calls: &CallCounter,
+        clock: Option<Arc<dyn Clock>>,
+    ) -> Result<Self, UnknownFunction> {
+        let mut guards = Vec::new();
+        let mut wire = |function: &str| -> Result<Wiring, UnknownFunction> {
+            let grants = template
+                .grants
+                .get(function)
+                .cloned()
+                .ok_or_else(|| UnknownFunction(function.to_owned()))?;
+            let guard = PolicyGuard::new(function, grants);
+            guards.push(guard.clone());
+            let dynamodb = aws_sdk_dynamodb::Client::from_conf(
+                clients
+                    .dynamodb
+                    .clone()
+                    .interceptor(calls.clone())
+                    .interceptor(guard)
+                    .build(),
+            );
+            let wiring = Wiring::new(config, dynamodb, clients.http.clone());
+            Ok(match &clock {
+                Some(c) => wiring.with_clock(c.clone()),
+                None => wiring,
+            })
+        };
+        Ok(Self {
+            create_verification: wire("create-verification")?,
+            webhook_ingest: wire("webhook-ingest")?,
+            fetch_result: wire("fetch-result")?,
+            reconciler: wire("reconciler")?,
+            guards,
+        })
+    }
+
+    pub fn create_verification(&self) -> CreateVerificationDeps {
+        self.create_verification.create_verification()
+    }
+
+    pub fn webhook_ingest(&self) -> WebhookIngestDeps {
+        self.webhook_ingest.webhook_ingest()
+    }
+
+    pub fn fetch_result(&self) -> FetchResultDeps {
+        self.fetch_result.fetch_result()
+    }
+
+    pub fn reconciler(&self) -> ReconcilerDeps {
+        self.reconciler.reconciler()
+    }
+
+    /// The store as fetch-result holds it (reads and a refresh's write).
+    pub fn store(&self) -> &DynamoDbStore {
+        self.fetch_result.store()
+    }
+
+    /// Every DynamoDB call any function made that its policy does not allow.
+    pub fn denied(&self) -> Vec<String> {
+        self.guards.iter().flat_map(PolicyGuard::denied).collect()
+    }
+}
