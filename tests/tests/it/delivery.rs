@@ -6,35 +6,8 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use integration_tests::*;
-use local_stack::{LocalStack, StackOptions};
+use local_stack::StackOptions;
 use serde_json::json;
-
-/// A small deterministic generator, so a failing shuffle can be replayed.
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
-/// Deliver `seq` until it is acknowledged (a provider retries 409/5xx answers).
-async fn deliver_until_acked(stack: &LocalStack, seq: usize) {
-    for _ in 0..20 {
-        match stack.emulator.deliver(seq).await {
-            Some(200) => return,
-            _ => tokio::time::sleep(Duration::from_millis(20)).await,
-        }
-    }
-    panic!("delivery {seq} was never acknowledged");
-}
 
 #[tokio::test]
 async fn a_thousand_shuffled_duplicated_concurrent_deliveries_end_where_in_order_delivery_ends() {
