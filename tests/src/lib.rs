@@ -368,3 +368,28 @@ pub async fn reconcile(stack: &LocalStack) -> Value {
     .await
     .expect("a reconciler run")
 }
+
+/// A small deterministic generator for shuffles, so a failing order can be replayed.
+pub struct XorShift(pub u64);
+
+impl XorShift {
+    /// A number in `0..n`.
+    pub fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n as u64) as usize
+    }
+}
+
+/// Deliver the emulator's webhook `seq` until we acknowledge it with 200, as a provider retries
+/// 409 and 5xx answers (about 0.4 s at most).
+pub async fn deliver_until_acked(stack: &LocalStack, seq: usize) {
+    for _ in 0..20 {
+        match stack.emulator.deliver(seq).await {
+            Some(200) => return,
+            _ => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
+        }
+    }
+    panic!("delivery {seq} was never acknowledged");
+}

@@ -4,6 +4,7 @@
 
 mod api;
 mod bond;
+mod conformance;
 mod create_contract;
 mod delivery;
 mod emulator_controls;
