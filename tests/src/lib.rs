@@ -393,3 +393,31 @@ pub async fn deliver_until_acked(stack: &LocalStack, seq: usize) {
     }
     panic!("delivery {seq} was never acknowledged");
 }
+
+/// Wait (about 4.5 s at most) until the verification reaches `status`; its view then.
+pub async fn status_becomes(stack: &LocalStack, id: &str, status: &str) -> Value {
+    for _ in 0..150 {
+        let v = fetch(stack, id).await;
+        if v["status"] == status {
+            return v;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+    }
+    panic!("{id} never reached {status}");
+}
+
+/// Upload a small PNG as a person does on a Bond upload-link page; the page's status.
+pub async fn upload_id_document(link: &str) -> u16 {
+    let file = reqwest::multipart::Part::bytes(vec![0x89, b'P', b'N', b'G', 1, 2, 3])
+        .file_name("id.png")
+        .mime_str("image/png")
+        .expect("a MIME type");
+    client()
+        .post(link)
+        .multipart(reqwest::multipart::Form::new().part("file", file))
+        .send()
+        .await
+        .expect("upload")
+        .status()
+        .as_u16()
+}

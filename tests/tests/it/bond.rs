@@ -122,17 +122,7 @@ async fn each_document_required_ssn_lists_its_documents_and_uploads_lead_to_a_de
                 .await
                 .unwrap();
             assert_eq!(empty.status(), 400, "a file is needed");
-            let file = reqwest::multipart::Part::bytes(vec![0x89, b'P', b'N', b'G', 1, 2, 3])
-                .file_name("id.png")
-                .mime_str("image/png")
-                .unwrap();
-            let done = client()
-                .post(link)
-                .multipart(reqwest::multipart::Form::new().part("file", file))
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(done.status(), 200);
+            assert_eq!(upload_id_document(link).await, 200);
         }
         let decided = settled(&stack, id, &["action_required", "in_review"]).await;
         assert_eq!(decided["status"], "approved", "{ssn}");

@@ -26,17 +26,6 @@ async fn listed(stack: &LocalStack) -> Vec<Value> {
         .clone()
 }
 
-async fn settle(stack: &LocalStack, id: &str, status: &str) -> Value {
-    for _ in 0..100 {
-        let v = fetch(stack, id).await;
-        if v["status"] == status {
-            return v;
-        }
-        tokio::time::sleep(Duration::from_millis(30)).await;
-    }
-    panic!("{id} never reached {status}");
-}
-
 #[tokio::test]
 async fn duplicate_sends_every_webhook_twice_and_each_applies_once() {
     let stack = stack().await;
@@ -85,7 +74,7 @@ async fn reorder_sends_each_webhook_after_the_next_one_and_the_newest_still_wins
         &json!({"customer_id": bond_id.unwrap()}),
     )
     .await;
-    let v = settle(&stack, bond.body["id"].as_str().unwrap(), "approved").await;
+    let v = status_becomes(&stack, bond.body["id"].as_str().unwrap(), "approved").await;
     let deliveries = listed(&stack).await;
     let first_sent = |d: &Value| d["attempts"][0]["at"].as_str().unwrap().to_owned();
     assert!(
@@ -115,7 +104,7 @@ async fn delay_sends_webhooks_late() {
         .await
         .iter()
         .all(|d| d["attempts"].as_array().unwrap().is_empty()));
-    settle(&stack, id, "approved").await;
+    status_becomes(&stack, id, "approved").await;
 }
 
 #[tokio::test]
@@ -152,7 +141,7 @@ async fn a_default_outcome_completes_every_new_verification_without_a_page() {
     let stack = stack().await;
     configure(&stack, json!({"default_outcome": "reject"})).await;
     let v = create(&stack, "cus_ctl_default").await;
-    let done = settle(&stack, v["id"].as_str().unwrap(), "rejected").await;
+    let done = status_becomes(&stack, v["id"].as_str().unwrap(), "rejected").await;
     assert_eq!(done["decision"]["provider_reason"], "PoorPhotoQuality");
     configure(&stack, json!({"default_outcome": null})).await;
     let w = create(&stack, "cus_ctl_default_off").await;

@@ -1,26 +1,13 @@
 //! Tenants of the one emulator server a test binary shares: each stack's emulator state is its
 //! own, and a whole flow works behind the tenant's `/t/{id}` prefix.
 
-use std::time::Duration;
-
 use integration_tests::*;
 use local_stack::LocalStack;
-use serde_json::{json, Value};
+use serde_json::json;
 
 /// The path of a URL (`/t/{id}` for a tenant's base).
 fn path_of(url: &str) -> String {
     reqwest::Url::parse(url).unwrap().path().to_owned()
-}
-
-async fn status_becomes(stack: &LocalStack, id: &str, status: &str) -> Value {
-    for _ in 0..150 {
-        let v = fetch(stack, id).await;
-        if v["status"] == status {
-            return v;
-        }
-        tokio::time::sleep(Duration::from_millis(30)).await;
-    }
-    panic!("{id} never reached {status}");
 }
 
 #[tokio::test]
@@ -165,16 +152,6 @@ async fn a_whole_flow_runs_behind_a_tenant_prefix_and_reaches_the_tenants_api() 
         .unwrap();
     assert!(link.starts_with(&format!("{base}/bond/upload/")), "{link}");
     assert_eq!(get(link).await.status, 200);
-    let file = reqwest::multipart::Part::bytes(vec![0x89, b'P', b'N', b'G', 1])
-        .file_name("id.png")
-        .mime_str("image/png")
-        .unwrap();
-    let uploaded = client()
-        .post(link)
-        .multipart(reqwest::multipart::Form::new().part("file", file))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(uploaded.status(), 200);
+    assert_eq!(upload_id_document(link).await, 200);
     status_becomes(&stack, id, "approved").await;
 }
