@@ -3,7 +3,9 @@
 //!
 //! DynamoDB round trips: 2 on success (the claim, then one transaction that stores the
 //! verification, its provider reference, confirms the claim and completes the key), plus the
-//! provider call(s); a replay is 1 (the claim's failed condition returns the stored response).
+//! provider call(s); 3 with a data-submission provider, whose answer is stored after the data
+//! went out (`submission.rs`); a replay is 1 (the claim's failed condition returns the stored
+//! response).
 
 use std::sync::Arc;
 

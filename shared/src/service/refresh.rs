@@ -1,7 +1,8 @@
 //! Reconciliation of one verification: apply what the provider says now, for
 //! `GET …?refresh=true` and the scheduled reconciler, so a dropped webhook is repaired. Same
-//! transition rules as webhooks. Round trips: the read, the provider call(s), and one write when
-//! something changed.
+//! transition rules as webhooks. Round trips: the read, the provider call(s), and one write
+//! unless the answer is older than what is stored or cannot move a terminal status (the same
+//! status is written too: its details and event time are refreshed).
 
 use std::sync::Arc;
 
