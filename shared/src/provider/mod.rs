@@ -11,6 +11,7 @@ pub use registry::{configure, Plugin, ProviderSettings, Providers};
 registry::registry! {
     ondato,
     bond,
+    veriff,
 }
 
 #[cfg(test)]
