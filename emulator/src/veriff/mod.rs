@@ -132,3 +132,6 @@ impl Provider for Veriff {
         out.insert("veriff_webhook_url".into(), json!(s.webhook_url));
     }
 }
+
+#[cfg(test)]
+mod tests;
