@@ -1,6 +1,7 @@
 //! The hosted page and the flows: a click-through whose webhooks reach a receiver in order with
 //! valid signatures, resubmissions up to the limit then the automatic decline, a review then the
-//! operator's decision, sessions that end undecided, and the page behind a tenant's prefix.
+//! operator's decision, sessions that end undecided, the page behind a tenant's prefix, and the
+//! generic delivery controls (manual delivery, redelivery, duplicates) sending signed webhooks.
 
 use serde_json::{json, Value};
 
@@ -176,4 +177,33 @@ async fn when_served_under_a_prefix_should_keep_forms_and_redirects_under_it() {
     assert_eq!(click(&emu, "no-such-token", "start", None).await.status, 404);
     let missing = call(&emu, "GET", &page_path("no-such-token"), &[], None).await;
     assert_eq!(missing.status, 404);
+}
+
+#[tokio::test]
+async fn when_webhooks_are_held_duplicated_or_sent_again_should_stay_signed() {
+    let (emu, received) = with_receiver().await;
+    emu.set_auto_deliver(false);
+    let (id, _) = session(&emu).await;
+    emu.veriff_decide(&id, VeriffStatus::Approved, None, None)
+        .await
+        .unwrap();
+    assert_eq!(kinds(&emu), ["started", "submitted", "approved"]);
+    assert!(received.lock().unwrap().is_empty(), "held until delivered by hand");
+    assert_eq!(emu.deliver(2).await, Some(200));
+    assert_eq!(emu.deliver(2).await, Some(200));
+    emu.update(|c| {
+        c.auto_deliver = true;
+        c.duplicate_webhooks = true;
+    });
+    let (other, _) = session(&emu).await;
+    emu.veriff_start(&other).await.unwrap();
+    let got = received.lock().unwrap().clone();
+    assert_eq!(got.len(), 4);
+    assert_eq!(got[0].1, got[1].1, "a redelivery is the same body");
+    assert_eq!(got[2].1, got[3].1, "a duplicate is the same body");
+    for (headers, body) in &got {
+        let signature = headers["x-hmac-signature"].to_str().unwrap();
+        assert!(signed(SECRET, body.as_bytes(), signature), "{body}");
+    }
+    assert_eq!(emu.deliveries()[2].attempts.len(), 2);
 }
