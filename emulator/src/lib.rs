@@ -34,4 +34,5 @@ pub use state::Emulator;
 providers! {
     ondato::Ondato,
     bond::Bond,
+    veriff::Veriff,
 }
