@@ -48,6 +48,7 @@ test-on-dynamodb:
 
 lint:
 	cargo fmt --all --check
+	rustfmt --edition 2021 --check shared/src/provider/*/mod.rs emulator/src/*/mod.rs
 	cargo clippy --workspace --all-targets -- -D warnings
 
 ## Release builds of the four functions, with the size of each bootstrap.

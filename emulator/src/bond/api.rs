@@ -65,14 +65,15 @@ fn refuse_unauthorized(emu: &Emulator, headers: &HeaderMap) -> Option<Response> 
             .unwrap_or_default()
             .to_owned()
     };
-    (header("identity") != config.identity || header("authorization") != config.authorization)
-        .then(|| {
+    (header("identity") != config.identity || header("authorization") != config.authorization).then(
+        || {
             error(
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
                 json!("Invalid Identity or Authorization"),
             )
-        })
+        },
+    )
 }
 
 pub(crate) fn routes() -> Router<Emulator> {
@@ -369,4 +370,3 @@ async fn upload_documents(
         None => unknown_customer(),
     }
 }
-

@@ -42,7 +42,12 @@ impl Emulator {
     }
 
     fn idv_event_payload(&self, idv_id: &str) -> Option<Value> {
-        self.inner().providers.ondato.idvs.get(idv_id).map(Idv::to_json)
+        self.inner()
+            .providers
+            .ondato
+            .idvs
+            .get(idv_id)
+            .map(Idv::to_json)
     }
 
     fn kyc_event_payload(&self, kyc_id: &str) -> Option<Value> {

@@ -102,7 +102,11 @@ async fn hosted_page(
         prefix: emu.path_prefix(),
         id: escape(&idv.id),
     };
-    layout("Identity verification", &page_body(&idv, kyc.as_ref(), &forms)).into_response()
+    layout(
+        "Identity verification",
+        &page_body(&idv, kyc.as_ref(), &forms),
+    )
+    .into_response()
 }
 
 fn page_body(idv: &Idv, kyc: Option<&Kyc>, f: &Forms<'_>) -> String {

@@ -131,7 +131,10 @@ struct BadRequest(&'static str, String);
 
 impl BadRequest {
     fn invalid(what: &str) -> Self {
-        Self("1104", format!("Request includes invalid parameters: {what}"))
+        Self(
+            "1104",
+            format!("Request includes invalid parameters: {what}"),
+        )
     }
 
     fn into_response(self) -> Response {

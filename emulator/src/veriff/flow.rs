@@ -209,12 +209,14 @@ impl Emulator {
 
     /// Record a Veriff webhook and send it the way the settings say.
     async fn emit_veriff(&self, p: Pending) {
-        self.emit(Veriff::NAME, chrono::Duration::milliseconds(1), |at| Event {
-            event_id: p.event_id,
-            event_type: p.kind.to_owned(),
-            resource_id: p.session_id,
-            created_utc: p.time.unwrap_or_else(|| iso_millis(at)),
-            body: p.body,
+        self.emit(Veriff::NAME, chrono::Duration::milliseconds(1), |at| {
+            Event {
+                event_id: p.event_id,
+                event_type: p.kind.to_owned(),
+                resource_id: p.session_id,
+                created_utc: p.time.unwrap_or_else(|| iso_millis(at)),
+                body: p.body,
+            }
         })
         .await;
     }
@@ -332,7 +334,12 @@ fn record_decision(
     let pending = Pending {
         kind: status.as_str(),
         session_id: s.id.clone(),
-        event_id: format!("{}|{}|{}|{time}", s.id, decision.attempt_id, status.as_str()),
+        event_id: format!(
+            "{}|{}|{}|{time}",
+            s.id,
+            decision.attempt_id,
+            status.as_str()
+        ),
         time: Some(time),
         body: body.to_string(),
     };

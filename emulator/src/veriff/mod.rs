@@ -103,14 +103,10 @@ impl Provider for Veriff {
         body: &str,
     ) -> Option<reqwest::RequestBuilder> {
         let url = s.webhook_url.as_ref()?;
-        Some(
-            http.post(url)
-                .header("x-auth-client", &s.api_key)
-                .header(
-                    "x-hmac-signature",
-                    sign(s.shared_secret.as_bytes(), body.as_bytes()),
-                ),
-        )
+        Some(http.post(url).header("x-auth-client", &s.api_key).header(
+            "x-hmac-signature",
+            sign(s.shared_secret.as_bytes(), body.as_bytes()),
+        ))
     }
 
     /// `{"veriff_webhook_url": "…"}` redirects Veriff's webhooks (`null` leaves it as it is).

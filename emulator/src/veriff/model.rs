@@ -269,7 +269,10 @@ mod tests {
         assert_eq!(v["id"], "s-1");
         assert_eq!(v["attemptId"], "a-1");
         assert_eq!(v["vendorData"], "ver_1");
-        assert_eq!((v["status"].clone(), v["code"].clone()), (json!("declined"), json!(9102)));
+        assert_eq!(
+            (v["status"].clone(), v["code"].clone()),
+            (json!("declined"), json!(9102))
+        );
         assert_eq!(v["reasonCode"], 102);
         assert_eq!(v["reason"], "Suspected document tampering");
         assert_eq!(v["decisionTime"], "2024-05-01T10:00:00.000Z");

@@ -163,7 +163,12 @@ fn finished_body(s: &VeriffSession) -> String {
     let next = s
         .callback
         .as_ref()
-        .map(|u| format!("<p><a id=\"continue\" href=\"{}\">Continue</a></p>", escape(u)))
+        .map(|u| {
+            format!(
+                "<p><a id=\"continue\" href=\"{}\">Continue</a></p>",
+                escape(u)
+            )
+        })
         .unwrap_or_default();
     format!(
         "{}<h1>Verification finished</h1><p>Result: <strong id=\"result\">{}</strong>{reason}</p>{next}",

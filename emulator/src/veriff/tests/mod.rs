@@ -24,7 +24,10 @@ const SECRET: &str = "local-veriff-shared-secret";
 fn signed(secret: &str, message: &[u8], hex: &str) -> bool {
     let Some(bytes) = (0..hex.len())
         .step_by(2)
-        .map(|i| hex.get(i..i + 2).and_then(|b| u8::from_str_radix(b, 16).ok()))
+        .map(|i| {
+            hex.get(i..i + 2)
+                .and_then(|b| u8::from_str_radix(b, 16).ok())
+        })
         .collect::<Option<Vec<u8>>>()
     else {
         return false;
@@ -37,7 +40,14 @@ fn signed(secret: &str, message: &[u8], hex: &str) -> bool {
 /// `POST /veriff/v1/sessions` with the API key.
 async fn create(emu: &Emulator, body: &Value) -> Answer {
     let headers = [("x-auth-client", KEY)];
-    call(emu, "POST", "/veriff/v1/sessions", &headers, Some(body.to_string())).await
+    call(
+        emu,
+        "POST",
+        "/veriff/v1/sessions",
+        &headers,
+        Some(body.to_string()),
+    )
+    .await
 }
 
 /// A new session for `ver_1` with a prefill: its id and page token.
@@ -72,12 +82,22 @@ async fn click(emu: &Emulator, token: &str, action: &str, reason: Option<&str>) 
         form.push_str(&format!("&reason={r}"));
     }
     let headers = [("content-type", "application/x-www-form-urlencoded")];
-    call(emu, "POST", &format!("/veriff/v/{token}"), &headers, Some(form)).await
+    call(
+        emu,
+        "POST",
+        &format!("/veriff/v/{token}"),
+        &headers,
+        Some(form),
+    )
+    .await
 }
 
 /// The webhook kinds recorded so far, in order.
 fn kinds(emu: &Emulator) -> Vec<String> {
-    emu.deliveries().iter().map(|d| d.event_type.clone()).collect()
+    emu.deliveries()
+        .iter()
+        .map(|d| d.event_type.clone())
+        .collect()
 }
 
 /// Webhooks received by a stand-in of our API: headers and raw body of each, in order.
@@ -112,7 +132,10 @@ fn when_the_functions_env_is_built_should_point_the_base_url_under_the_emulator(
     assert_eq!(env.len(), 3);
     let all = crate::testing::emulator().function_env();
     let providers = all.iter().find(|(k, _)| k == "PROVIDERS").unwrap();
-    assert!(providers.1.split(',').any(|p| p == "veriff"), "{providers:?}");
+    assert!(
+        providers.1.split(',').any(|p| p == "veriff"),
+        "{providers:?}"
+    );
 }
 
 #[test]
@@ -126,7 +149,10 @@ fn when_flags_are_given_should_take_only_veriffs() {
         assert_eq!(Veriff::parse_flag(&mut s, flag, value), Ok(true), "{flag}");
     }
     assert_eq!(Veriff::parse_flag(&mut s, "--webhook-url", "x"), Ok(false));
-    assert_eq!(s.webhook_url.as_deref(), Some("http://api/v1/webhooks/veriff"));
+    assert_eq!(
+        s.webhook_url.as_deref(),
+        Some("http://api/v1/webhooks/veriff")
+    );
     assert_eq!((s.shared_secret.as_str(), s.api_key.as_str()), ("sh", "k"));
     let mut c = EmulatorConfig::default();
     assert_eq!(c.parse_flag("--veriff-shared-secret", "other"), Ok(true));
@@ -154,7 +180,10 @@ fn when_a_webhook_is_sent_should_carry_the_key_and_a_signature_of_the_body() {
     c.providers.set_api_url("http://api/");
     s.webhook_url = c.providers.veriff.webhook_url;
     let body = "{\"id\":\"s-1\"}";
-    let req = Veriff::webhook_request(&http, &s, body).unwrap().build().unwrap();
+    let req = Veriff::webhook_request(&http, &s, body)
+        .unwrap()
+        .build()
+        .unwrap();
     assert_eq!(req.url().as_str(), "http://api/v1/webhooks/veriff");
     assert_eq!(req.headers()["x-auth-client"], KEY);
     let signature = req.headers()["x-hmac-signature"].to_str().unwrap();

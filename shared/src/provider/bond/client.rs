@@ -94,7 +94,12 @@ impl BondClient {
     ) -> Result<String, ProviderError> {
         let body = customer_body(Some(customer_id), applicant);
         let bytes = self
-            .expect_2xx(reqwest::Method::POST, &["customers", ""], Some(&body), "customer")
+            .expect_2xx(
+                reqwest::Method::POST,
+                &["customers", ""],
+                Some(&body),
+                "customer",
+            )
             .await?;
         let created: Value =
             serde_json::from_slice(&bytes).map_err(ProviderError::unreadable("Bond customer"))?;
@@ -102,7 +107,9 @@ impl BondClient {
             .get("customer_id")
             .and_then(Value::as_str)
             .map(str::to_owned)
-            .ok_or_else(|| ProviderError::Unavailable("Bond created a customer without an id".into()))
+            .ok_or_else(|| {
+                ProviderError::Unavailable("Bond created a customer without an id".into())
+            })
     }
 
     /// `PATCH /customers/{id}` with the corrected applicant.

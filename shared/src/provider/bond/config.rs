@@ -83,7 +83,10 @@ mod tests {
         for name in full().keys() {
             let mut vars = full();
             vars.remove(name);
-            assert_eq!(load(&vars).err(), Some(ConfigError::Missing((*name).into())));
+            assert_eq!(
+                load(&vars).err(),
+                Some(ConfigError::Missing((*name).into()))
+            );
         }
     }
 

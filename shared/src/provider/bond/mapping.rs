@@ -243,7 +243,10 @@ mod tests {
     #[test]
     fn status_words_stand_for_their_events_and_unknown_words_for_none() {
         assert_eq!(event_of_status("passed"), Some("kyc.verification.success"));
-        assert_eq!(event_of_status("reenter_information"), Some("kyc.verification.document_required"));
+        assert_eq!(
+            event_of_status("reenter_information"),
+            Some("kyc.verification.document_required")
+        );
         assert_eq!(event_of_status("submitted"), None);
     }
 }

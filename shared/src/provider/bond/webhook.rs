@@ -74,16 +74,25 @@ mod tests {
         let Ok(Interpreted::Event(e)) = read(body.to_string().as_bytes()) else {
             panic!("an event");
         };
-        assert_eq!(e.event_id, "kyc.verification.success|c-1|2021-02-02-00:50:58.484840+00:00");
+        assert_eq!(
+            e.event_id,
+            "kyc.verification.success|c-1|2021-02-02-00:50:58.484840+00:00"
+        );
         assert_eq!(e.locator, Locator::ProviderRef("c-1".into()));
         assert_eq!(e.observation.status, Status::Approved);
-        assert_eq!(e.occurred_at.to_rfc3339(), "2021-02-02T00:50:58.484840+00:00");
+        assert_eq!(
+            e.occurred_at.to_rfc3339(),
+            "2021-02-02T00:50:58.484840+00:00"
+        );
     }
 
     #[test]
     fn unknown_events_are_ignored_and_incomplete_bodies_malformed() {
         let unknown = json!({"event": "customer.updated", "customer_id": "c", "occurred_at": "2021-10-20T10:27:20Z"});
-        assert!(matches!(read(unknown.to_string().as_bytes()), Ok(Interpreted::Ignored { .. })));
+        assert!(matches!(
+            read(unknown.to_string().as_bytes()),
+            Ok(Interpreted::Ignored { .. })
+        ));
         for bad in [
             json!({"customer_id": "c", "occurred_at": "2021-10-20T10:27:20Z"}).to_string(),
             json!({"event": "kyc.verification.success", "customer_id": "c", "occurred_at": "later"}).to_string(),

@@ -57,7 +57,11 @@ impl OndatoAdapter {
         });
         let created = self
             .client
-            .call(reqwest::Method::POST, self.client.idv_url(None, "")?, Some(&body))
+            .call(
+                reqwest::Method::POST,
+                self.client.idv_url(None, "")?,
+                Some(&body),
+            )
             .await?;
         let idv_id = created
             .as_ref()
@@ -120,7 +124,11 @@ impl KycProvider for OndatoAdapter {
 
     async fn start(&self, request: StartRequest<'_>) -> Result<Started, ProviderError> {
         let idv_id = self
-            .create_idv(request.verification_id, request.applicant, request.return_url)
+            .create_idv(
+                request.verification_id,
+                request.applicant,
+                request.return_url,
+            )
             .await?;
         // The IDV id is as good as the hosted URL (whoever has it can complete the check): not logged.
         tracing::info!(verification_id = %request.verification_id, "ondato IDV created");

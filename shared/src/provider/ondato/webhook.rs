@@ -54,7 +54,10 @@ pub(super) enum Hint {
 }
 
 /// Basic auth against the configured user and every active password, without stopping early.
-pub(super) fn authenticate(config: &OndatoConfig, webhook: &RawWebhook<'_>) -> Result<(), AuthError> {
+pub(super) fn authenticate(
+    config: &OndatoConfig,
+    webhook: &RawWebhook<'_>,
+) -> Result<(), AuthError> {
     if !config.allowed_ips.is_empty()
         && !webhook
             .source_ip
@@ -199,9 +202,16 @@ mod tests {
     fn either_password_of_a_rotation_is_accepted_and_anything_else_refused() {
         let c = config();
         for pass in ["old", "new"] {
-            assert_eq!(authenticate(&c, &hook(&basic("ondato", pass), None)), Ok(()));
+            assert_eq!(
+                authenticate(&c, &hook(&basic("ondato", pass), None)),
+                Ok(())
+            );
         }
-        let refused = [basic("ondato", "nope"), basic("other", "new"), basic("ondato", "")];
+        let refused = [
+            basic("ondato", "nope"),
+            basic("other", "new"),
+            basic("ondato", ""),
+        ];
         for h in &refused {
             assert_eq!(authenticate(&c, &hook(h, None)), Err(AuthError::Invalid));
         }
@@ -217,10 +227,16 @@ mod tests {
         c.allowed_ips = vec!["10.0.0.7".parse().unwrap()];
         let h = basic("ondato", "new");
         assert_eq!(authenticate(&c, &hook(&h, Some("10.0.0.7"))), Ok(()));
-        assert_eq!(authenticate(&c, &hook(&h, Some("10.0.0.8"))), Err(AuthError::Invalid));
+        assert_eq!(
+            authenticate(&c, &hook(&h, Some("10.0.0.8"))),
+            Err(AuthError::Invalid)
+        );
         assert_eq!(authenticate(&c, &hook(&h, None)), Err(AuthError::Invalid));
         c.webhook_passwords = vec![SecretString::from("x")];
-        assert_eq!(authenticate(&c, &hook(&h, Some("10.0.0.7"))), Err(AuthError::Invalid));
+        assert_eq!(
+            authenticate(&c, &hook(&h, Some("10.0.0.7"))),
+            Err(AuthError::Invalid)
+        );
     }
 
     #[test]
@@ -229,12 +245,20 @@ mod tests {
             "type": "KycIdentification.Approved",
             "payload": {"id": "kyc-1", "identityVerificationId": "idv-1", "status": "Approved",
                         "document": {"number": "X123"}, "firstName": "Ada"}});
-        let Ok(Hint::Event { event_id, idv_id, kyc_id, audit, .. }) =
-            read(&config(), body.to_string().as_bytes())
+        let Ok(Hint::Event {
+            event_id,
+            idv_id,
+            kyc_id,
+            audit,
+            ..
+        }) = read(&config(), body.to_string().as_bytes())
         else {
             panic!("an event");
         };
-        assert_eq!((event_id.as_str(), idv_id.as_str(), kyc_id.as_deref()), ("evt-1", "idv-1", Some("kyc-1")));
+        assert_eq!(
+            (event_id.as_str(), idv_id.as_str(), kyc_id.as_deref()),
+            ("evt-1", "idv-1", Some("kyc-1"))
+        );
         let kept = audit.to_string();
         assert!(!kept.contains("X123") && !kept.contains("Ada"), "{kept}");
     }
@@ -243,12 +267,21 @@ mod tests {
     fn other_applications_and_unknown_types_are_ignored_and_broken_envelopes_malformed() {
         let other = json!({"id": "e", "applicationId": "app-2", "createdUtc": "2026-01-02T03:04:05Z",
             "type": "Idv.StatusChanged", "payload": {"id": "idv-1"}});
-        assert!(matches!(read(&config(), other.to_string().as_bytes()), Ok(Hint::Ignored { .. })));
+        assert!(matches!(
+            read(&config(), other.to_string().as_bytes()),
+            Ok(Hint::Ignored { .. })
+        ));
         let unknown = json!({"id": "e", "createdUtc": "2026-01-02T03:04:05Z", "type": "Something.New", "payload": {}});
-        assert!(matches!(read(&config(), unknown.to_string().as_bytes()), Ok(Hint::Ignored { .. })));
+        assert!(matches!(
+            read(&config(), unknown.to_string().as_bytes()),
+            Ok(Hint::Ignored { .. })
+        ));
         let no_idv = json!({"id": "e", "createdUtc": "2026-01-02T03:04:05Z", "type": "Idv.StatusChanged", "payload": {}});
         for body in [no_idv.to_string().into_bytes(), b"not json".to_vec()] {
-            assert!(matches!(read(&config(), &body), Err(InterpretError::Malformed(_))));
+            assert!(matches!(
+                read(&config(), &body),
+                Err(InterpretError::Malformed(_))
+            ));
         }
     }
 }
