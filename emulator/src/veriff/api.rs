@@ -25,6 +25,10 @@ pub(super) fn routes() -> Router<Emulator> {
             &format!("{BASE}/v1/sessions/{{id}}/decision"),
             get(get_decision),
         )
+        .route(
+            &format!("{BASE}/v1/sessions/{{id}}/attempts"),
+            get(get_attempts),
+        )
         .route(&format!("{BASE}/_emulator/sessions/{{id}}"), get(show))
         .route(
             &format!("{BASE}/_emulator/sessions/{{id}}/decide"),
@@ -220,6 +224,30 @@ async fn get_decision(
     };
     emu.pause("veriff_decision_get").await;
     Json(json!({"status": "success", "verification": session.verification_json()})).into_response()
+}
+
+/// `GET /veriff/v1/sessions/{id}/attempts`: every attempt, oldest first. Attempts before the
+/// latest ended with a resubmission request; the latest has the session's status.
+async fn get_attempts(
+    State(emu): State<Emulator>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if let Some(fault) = emu.call("veriff_attempts_get") {
+        return fault;
+    }
+    let settings = emu.config().providers.veriff;
+    if let Some(r) = refuse_client(&settings, &headers) {
+        return r;
+    }
+    if let Some(r) = refuse_signature(&settings, &headers, id.as_bytes()) {
+        return r;
+    }
+    let Some(session) = emu.veriff_session(&id) else {
+        return unknown_session();
+    };
+    emu.pause("veriff_attempts_get").await;
+    Json(json!({"status": "success", "verifications": session.attempts_json()})).into_response()
 }
 
 /// `GET /veriff/_emulator/sessions/{id}`: the session as the emulator keeps it.

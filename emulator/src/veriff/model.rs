@@ -153,6 +153,27 @@ impl VeriffSession {
         self.attempts.last().map(String::as_str)
     }
 
+    /// The attempts as `GET …/attempts` lists them: the earlier ones ended with a resubmission
+    /// request, the latest has the session's status (`created` while none was started).
+    pub fn attempts_json(&self) -> Value {
+        let created = self.created.to_rfc3339();
+        let last = self.attempts.len().saturating_sub(1);
+        let list: Vec<Value> = self
+            .attempts
+            .iter()
+            .enumerate()
+            .map(|(i, id)| {
+                let status = if i == last {
+                    self.status.as_str()
+                } else {
+                    VeriffStatus::ResubmissionRequested.as_str()
+                };
+                json!({"id": id, "status": status, "createdTime": created})
+            })
+            .collect();
+        Value::Array(list)
+    }
+
     /// The hosted page's path under the emulator's base.
     pub fn page_path(&self) -> String {
         format!("{}/v/{}", super::BASE, self.token)

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::{create, decision, decision_signed, kinds, session, KEY};
+use super::{create, decision, decision_signed, kinds, session, KEY, SECRET};
 use crate::testing::{call, emulator, wait_for_deliveries};
+use crate::veriff::{sign, VeriffStatus};
 use crate::{Emulator, Outcome};
 
 async fn decide(emu: &Emulator, id: &str, body: &Value) -> crate::testing::Answer {
@@ -273,4 +274,40 @@ async fn when_the_decide_control_is_used_should_play_the_steps_then_decide() {
         (v["reason"].clone(), v["reasonCode"].clone()),
         (json!("Custom words"), Value::Null)
     );
+}
+
+#[tokio::test]
+async fn when_the_attempts_are_read_should_list_each_with_the_latest_status_and_check_the_signature(
+) {
+    let emu = emulator();
+    let (id, _) = session(&emu).await;
+    let attempts = |emu: Emulator, id: String, signed: String| async move {
+        let signature = sign(SECRET.as_bytes(), signed.as_bytes());
+        let headers = [
+            ("x-auth-client", KEY),
+            ("x-hmac-signature", signature.as_str()),
+        ];
+        let path = format!("/veriff/v1/sessions/{id}/attempts");
+        call(&emu, "GET", &path, &headers, None).await
+    };
+    let a = attempts(emu.clone(), id.clone(), "another-id".into()).await;
+    assert_eq!(a.status, 401, "signed over something else");
+    emu.veriff_submit(&id).await.unwrap();
+    emu.veriff_decide(&id, VeriffStatus::ResubmissionRequested, None, None)
+        .await
+        .unwrap();
+    emu.veriff_start(&id).await.unwrap();
+    let a = attempts(emu.clone(), id.clone(), id.clone()).await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    let statuses: Vec<Value> = a.json()["verifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["status"].clone())
+        .collect();
+    assert_eq!(
+        statuses,
+        [json!("resubmission_requested"), json!("started")]
+    );
+    assert_eq!(emu.counters()["veriff_attempts_get"], 2);
 }

@@ -124,6 +124,27 @@ impl VeriffClient {
         let answer: DecisionAnswer = call(req, "decision").await?;
         Ok(answer.verification)
     }
+
+    /// The session's attempts, oldest first (where the session stands before any decision).
+    pub async fn attempts(&self, session_id: &str) -> Result<Vec<Attempt>, ProviderError> {
+        let url = self.url(&[session_id, "attempts"])?;
+        let req = self.request(reqwest::Method::GET, url, session_id.as_bytes());
+        let answer: AttemptsAnswer = call(req, "attempts").await?;
+        Ok(answer.verifications)
+    }
+}
+
+/// One attempt of a session, as `GET /v1/sessions/{id}/attempts` lists it.
+#[derive(Debug, serde::Deserialize)]
+pub(super) struct Attempt {
+    /// `created`, `started`, `submitted`, `resubmission_requested`, or a decision's word.
+    pub status: String,
+}
+
+#[derive(serde::Deserialize)]
+struct AttemptsAnswer {
+    #[serde(default)]
+    verifications: Vec<Attempt>,
 }
 
 /// Send, refuse what is not a success, read the JSON answer.

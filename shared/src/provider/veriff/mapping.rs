@@ -188,6 +188,27 @@ pub(super) fn event_time(
     retry_after.or(created).unwrap_or(now) + rank
 }
 
+/// Where an undecided session stands, from its latest attempt (`GET …/attempts`): `started` and
+/// `submitted` as their events would say, dated as [`event_time`] dates those events (so a
+/// delivery of the same event later is a duplicate in effect, and the decision still follows);
+/// anything else (`created`, or no attempt) is [`no_decision`].
+pub(super) fn undecided(
+    v: &Verification,
+    latest_attempt: Option<&str>,
+    now: DateTime<Utc>,
+) -> Observation {
+    let created = created_at(&v.id);
+    match latest_attempt {
+        Some(word @ ("started" | "submitted")) if !v.status.is_terminal() => {
+            let at = event_time(word, None, None, created, now);
+            let mut o = observe_event(word, None, at).unwrap_or_else(|| no_decision(v, now));
+            o.raw_status = format!("session {word}, no decision yet");
+            o
+        }
+        _ => no_decision(v, now),
+    }
+}
+
 /// What `current_state` reports while Veriff has no decision: the verification as it stands,
 /// so nothing regresses (its required actions kept, its clock not moved past the anchors of
 /// [`event_time`]). A terminal status is answered with `in_review`, which a terminal status

@@ -255,7 +255,14 @@ impl KycProvider for VeriffAdapter {
                 Ok(mapping::observe_decision(&d, now)
                     .unwrap_or_else(|| mapping::no_decision(v, now)))
             }
-            None => Ok(mapping::no_decision(v, now)),
+            // No decision and a terminal status: nothing Veriff has now could change it.
+            None if v.status.is_terminal() => Ok(mapping::no_decision(v, now)),
+            None => {
+                // No decision: where the person got to, from the session's attempts.
+                let attempts = self.client.attempts(session).await?;
+                let latest = attempts.last().map(|a| a.status.as_str());
+                Ok(mapping::undecided(v, latest, now))
+            }
         }
     }
 

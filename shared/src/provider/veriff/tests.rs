@@ -248,11 +248,24 @@ fn verification(status: Status) -> Verification {
     )
 }
 
+fn attempts(statuses: &[&str]) -> (u16, String) {
+    let list: Vec<_> = statuses
+        .iter()
+        .enumerate()
+        .map(|(i, s)| json!({"id": format!("a-{i}"), "status": s, "createdTime": "2026-01-02T03:00:00Z"}))
+        .collect();
+    (
+        200,
+        json!({"status": "success", "verifications": list}).to_string(),
+    )
+}
+
 #[tokio::test]
 async fn current_state_is_the_decision_or_the_verification_as_it_stands() {
     let fake = serve(vec![
         decision_answer("declined", SESSION, "a-1", "2026-01-02T04:00:00Z"),
         no_decision(),
+        attempts(&["created"]),
         no_decision(),
         decision_answer("approved", "someone-else", "a-1", "2026-01-02T04:00:00Z"),
         (404, "{}".into()),
@@ -270,7 +283,8 @@ async fn current_state_is_the_decision_or_the_verification_as_it_stands() {
         .unwrap();
     assert_eq!(
         (o.status, o.raw_status.as_str()),
-        (Status::InProgress, "no decision yet")
+        (Status::InProgress, "no decision yet"),
+        "an attempt only created keeps the verification as it stands"
     );
     let o = a
         .current_state(&verification(Status::Approved), now)
@@ -291,9 +305,38 @@ async fn current_state_is_the_decision_or_the_verification_as_it_stands() {
         .await
         .unwrap_err();
     assert!(matches!(e, ProviderError::Rejected { .. }), "{e:?}");
-    fake.seen();
+    let seen = fake.seen();
+    assert!(seen[2]
+        .path
+        .ends_with(&format!("/v1/sessions/{SESSION}/attempts")));
+    assert_eq!(
+        seen[2].header("x-hmac-signature"),
+        Some(sign(b"local-veriff-shared-secret", SESSION.as_bytes()).as_str())
+    );
     let mut none = verification(Status::Pending);
     none.provider_ref = None;
     let e = a.current_state(&none, now).await.unwrap_err();
     assert!(matches!(e, ProviderError::Unavailable(_)), "{e:?}");
+}
+
+#[tokio::test]
+async fn an_undecided_session_reports_how_far_the_person_got_from_its_attempts() {
+    let fake = serve(vec![
+        no_decision(),
+        attempts(&["resubmission_requested", "started"]),
+        no_decision(),
+        attempts(&["submitted"]),
+    ]);
+    let a = adapter(&fake);
+    let now = Utc::now();
+    let pending = verification(Status::Pending);
+    let o = a.current_state(&pending, now).await.unwrap();
+    assert_eq!(o.status, Status::InProgress);
+    let o = a.current_state(&pending, now).await.unwrap();
+    assert_eq!(o.status, Status::InReview);
+    // Dated as the `submitted` event would be, so that event, delivered later, changes nothing
+    // and the decision (dated by Veriff) still follows.
+    let created = mapping::created_at(&pending.id).unwrap();
+    assert_eq!(o.occurred_at, created + Duration::milliseconds(2));
+    fake.seen();
 }

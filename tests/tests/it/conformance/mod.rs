@@ -41,6 +41,7 @@ macro_rules! conformance_suite {
 
 mod bond;
 mod ondato;
+mod veriff;
 
 /// How the suite drives one provider through its emulator.
 pub trait Provider {
