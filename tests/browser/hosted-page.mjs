@@ -144,6 +144,73 @@ async function bondUpload(stack, browser) {
   assert(done.history.some((h) => h.status === 'in_review'), 'bond: under review before the decision');
 }
 
+// Veriff: the person starts and submits on Veriff's page; the tester decides there.
+async function veriffFlow(stack, browser, name, customer, decide) {
+  const created = await api(stack, 'POST', '/v1/verifications', {
+    customer_id: customer, provider: 'veriff', applicant: { first_name: 'Ada', last_name: 'King' },
+  });
+  assert(created.status === 201, `${name}: create answered ${created.status}`);
+  const page = await browser.newPage({ viewport: { width: 720, height: 900 } });
+  const errors = [];
+  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+  page.on('pageerror', (e) => errors.push(String(e)));
+  let step = 0;
+  const shot = async (label) => page.screenshot({ path: join(shots, `${name}-${++step}-${label}.png`), fullPage: true });
+  const poll = async (want) => {
+    for (let i = 0; i < 100; i++) {
+      const v = await api(stack, 'GET', `/v1/verifications/${created.body.id}`);
+      if (want(v.body)) return v.body;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`${name}: the verification did not get there`);
+  };
+  const startAndSubmit = async (label) => {
+    await page.waitForSelector('#start');
+    await shot(`${label}-start`);
+    await page.click('#start');
+    await page.waitForSelector('#submit');
+    await page.click('#submit');
+    await page.waitForSelector('#approve');
+    await shot(`${label}-decide`);
+  };
+  await page.goto(created.body.verification_url);
+  const expected = await decide(page, shot, startAndSubmit, poll);
+  await page.waitForSelector('#result');
+  await shot('finished');
+  assert(errors.length === 0, `${name}: console errors: ${errors.join(' | ')}`);
+  await page.close();
+  const done = await poll((v) => v.status === expected.status);
+  if (expected.reason) {
+    assert(done.decision.provider_reason === expected.reason, `${name}: reason ${done.decision.provider_reason}`);
+  }
+}
+
+const veriffTests = [
+  ['veriff-approve', 'cus_browser_veriff_approve', async (page, shot, startAndSubmit) => {
+    await startAndSubmit('first');
+    await page.click('#approve');
+    return { status: 'approved' };
+  }],
+  ['veriff-decline', 'cus_browser_veriff_decline', async (page, shot, startAndSubmit) => {
+    await startAndSubmit('first');
+    await page.selectOption('#decline-reason', '102');
+    await page.click('#decline');
+    return { status: 'rejected', reason: 'Suspected document tampering' };
+  }],
+  ['veriff-resubmit', 'cus_browser_veriff_resubmit', async (page, shot, startAndSubmit, poll) => {
+    await startAndSubmit('first');
+    await page.selectOption('#resubmit-reason', '204');
+    await page.click('#resubmit');
+    await page.waitForSelector('#reason');
+    await shot('asked-to-resubmit');
+    const asked = await poll((v) => v.status === 'action_required');
+    assert(asked.required_actions[0].kind === 'resubmit', 'veriff-resubmit: a resubmit action');
+    await startAndSubmit('second');
+    await page.click('#approve');
+    return { status: 'approved' };
+  }],
+];
+
 const stack = await startStack();
 const browser = await chromium.launch({
   executablePath,
@@ -155,6 +222,16 @@ let failed = 0;
 for (const [name, customer, decide] of tests) {
   try {
     await flow(stack, browser, name, customer, decide);
+    console.log(`ok    browser: ${name}`);
+    passed++;
+  } catch (e) {
+    console.log(`FAIL  browser: ${name}: ${e.message}`);
+    failed++;
+  }
+}
+for (const [name, customer, decide] of veriffTests) {
+  try {
+    await veriffFlow(stack, browser, name, customer, decide);
     console.log(`ok    browser: ${name}`);
     passed++;
   } catch (e) {

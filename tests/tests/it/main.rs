@@ -15,4 +15,5 @@ mod outage;
 mod privacy;
 mod store;
 mod tenants;
+mod veriff;
 mod webhooks;
