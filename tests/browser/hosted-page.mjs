@@ -219,34 +219,23 @@ const browser = await chromium.launch({
 });
 let passed = 0;
 let failed = 0;
-for (const [name, customer, decide] of tests) {
+async function run(name, test) {
   try {
-    await flow(stack, browser, name, customer, decide);
+    await test();
     console.log(`ok    browser: ${name}`);
     passed++;
   } catch (e) {
     console.log(`FAIL  browser: ${name}: ${e.message}`);
     failed++;
   }
+}
+for (const [name, customer, decide] of tests) {
+  await run(name, () => flow(stack, browser, name, customer, decide));
 }
 for (const [name, customer, decide] of veriffTests) {
-  try {
-    await veriffFlow(stack, browser, name, customer, decide);
-    console.log(`ok    browser: ${name}`);
-    passed++;
-  } catch (e) {
-    console.log(`FAIL  browser: ${name}: ${e.message}`);
-    failed++;
-  }
+  await run(name, () => veriffFlow(stack, browser, name, customer, decide));
 }
-try {
-  await bondUpload(stack, browser);
-  console.log('ok    browser: bond-upload');
-  passed++;
-} catch (e) {
-  console.log(`FAIL  browser: bond-upload: ${e.message}`);
-  failed++;
-}
+await run('bond-upload', () => bondUpload(stack, browser));
 await browser.close();
 stack.child.kill('SIGINT');
 console.log(`browser: ${passed} passed, ${failed} failed`);

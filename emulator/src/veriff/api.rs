@@ -12,7 +12,7 @@ use axum::{Json, Router};
 use serde_json::{json, Map, Value};
 
 use super::flow::NewSession;
-use super::{sign, Settings, VeriffRefusal, VeriffStatus, BASE, DECLINE_REASONS};
+use super::{sign, Settings, VeriffRefusal, VeriffSession, VeriffStatus, BASE, DECLINE_REASONS};
 use crate::{Emulator, Outcome};
 
 /// The longest `vendorData` Veriff takes.
@@ -203,27 +203,40 @@ fn parse_person(person: Option<&Value>) -> Result<Map<String, Value>, String> {
     Ok(person.clone())
 }
 
+/// A signed read of one session (`endpoint` names its counter, faults and delays): the key, the
+/// signature over the session id, the session; else the answer Veriff would give.
+async fn signed_read(
+    emu: &Emulator,
+    headers: &HeaderMap,
+    id: &str,
+    endpoint: &str,
+) -> Result<VeriffSession, Response> {
+    if let Some(fault) = emu.call(endpoint) {
+        return Err(fault);
+    }
+    let settings = emu.config().providers.veriff;
+    if let Some(r) = refuse_client(&settings, headers) {
+        return Err(r);
+    }
+    if let Some(r) = refuse_signature(&settings, headers, id.as_bytes()) {
+        return Err(r);
+    }
+    let session = emu.veriff_session(id).ok_or_else(unknown_session)?;
+    emu.pause(endpoint).await;
+    Ok(session)
+}
+
 /// `GET /veriff/v1/sessions/{id}/decision`: the latest decision, `verification: null` before one.
 async fn get_decision(
     State(emu): State<Emulator>,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    if let Some(fault) = emu.call("veriff_decision_get") {
-        return fault;
+    match signed_read(&emu, &headers, &id, "veriff_decision_get").await {
+        Ok(s) => Json(json!({"status": "success", "verification": s.verification_json()}))
+            .into_response(),
+        Err(refusal) => refusal,
     }
-    let settings = emu.config().providers.veriff;
-    if let Some(r) = refuse_client(&settings, &headers) {
-        return r;
-    }
-    if let Some(r) = refuse_signature(&settings, &headers, id.as_bytes()) {
-        return r;
-    }
-    let Some(session) = emu.veriff_session(&id) else {
-        return unknown_session();
-    };
-    emu.pause("veriff_decision_get").await;
-    Json(json!({"status": "success", "verification": session.verification_json()})).into_response()
 }
 
 /// `GET /veriff/v1/sessions/{id}/attempts`: every attempt, oldest first. Attempts before the
@@ -233,21 +246,12 @@ async fn get_attempts(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    if let Some(fault) = emu.call("veriff_attempts_get") {
-        return fault;
+    match signed_read(&emu, &headers, &id, "veriff_attempts_get").await {
+        Ok(s) => {
+            Json(json!({"status": "success", "verifications": s.attempts_json()})).into_response()
+        }
+        Err(refusal) => refusal,
     }
-    let settings = emu.config().providers.veriff;
-    if let Some(r) = refuse_client(&settings, &headers) {
-        return r;
-    }
-    if let Some(r) = refuse_signature(&settings, &headers, id.as_bytes()) {
-        return r;
-    }
-    let Some(session) = emu.veriff_session(&id) else {
-        return unknown_session();
-    };
-    emu.pause("veriff_attempts_get").await;
-    Json(json!({"status": "success", "verifications": session.attempts_json()})).into_response()
 }
 
 /// `GET /veriff/_emulator/sessions/{id}`: the session as the emulator keeps it.

@@ -123,6 +123,14 @@ pub struct RawWebhook<'a> {
     pub source_ip: Option<std::net::IpAddr>,
 }
 
+impl RawWebhook<'_> {
+    /// Whether it came from an allowed source address (an empty allowlist allows any; an
+    /// unknown source is not allowed by a non-empty one).
+    pub fn source_allowed(&self, allowed: &[std::net::IpAddr]) -> bool {
+        allowed.is_empty() || self.source_ip.is_some_and(|ip| allowed.contains(&ip))
+    }
+}
+
 #[async_trait]
 pub trait KycProvider: Send + Sync {
     fn name(&self) -> ProviderName;

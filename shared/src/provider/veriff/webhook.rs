@@ -92,11 +92,7 @@ pub(super) fn authenticate(
     config: &VeriffConfig,
     webhook: &RawWebhook<'_>,
 ) -> Result<(), AuthError> {
-    if !config.allowed_ips.is_empty()
-        && !webhook
-            .source_ip
-            .is_some_and(|ip| config.allowed_ips.contains(&ip))
-    {
+    if !webhook.source_allowed(&config.allowed_ips) {
         return Err(AuthError::Invalid);
     }
     let keys = values(webhook.headers, &KEY_HEADERS)?;
