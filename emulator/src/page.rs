@@ -5,6 +5,13 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
 /// Text made safe to put in HTML, attributes included.
+/// What a hosted page's forms post: the action, and a reason where the action takes one.
+#[derive(serde::Deserialize)]
+pub(crate) struct ActionForm {
+    pub action: String,
+    pub reason: Option<String>,
+}
+
 pub(crate) fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")

@@ -54,6 +54,34 @@ pub trait Provider {
     fn describe_settings(_settings: &Self::Settings, _out: &mut Map<String, Value>) {}
 }
 
+/// A provider's `function_env` from `(variable, value)` pairs.
+pub(crate) fn env(
+    pairs: impl IntoIterator<Item = (&'static str, String)>,
+) -> Vec<(String, String)> {
+    pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+}
+
+/// A `POST /_emulator/config` key that redirects a provider's webhooks: `None` unless `key` is
+/// `expected`; `null` leaves the URL as it is.
+pub(crate) fn webhook_url_setting(
+    expected: &str,
+    url: &mut Option<String>,
+    key: &str,
+    value: &Value,
+) -> Option<Result<(), String>> {
+    if key != expected {
+        return None;
+    }
+    Some(match value {
+        Value::Null => Ok(()),
+        Value::String(new) => {
+            *url = Some(new.clone());
+            Ok(())
+        }
+        _ => Err(format!("{expected} is a URL")),
+    })
+}
+
 /// Declares each provider folder as a module and builds, in registry order:
 /// - `ProviderSettings`: one settings field per provider (`config.providers.<name>`);
 /// - `ProviderStates`: one state field per provider (`inner.providers.<name>`);

@@ -71,16 +71,13 @@ impl Provider for Bond {
     }
 
     fn function_env(s: &Settings, base_url: &str) -> Vec<(String, String)> {
-        [
+        crate::provider::env([
             ("BOND_BASE_URL", format!("{base_url}{BASE}")),
             ("BOND_IDENTITY", s.identity.clone()),
             ("BOND_AUTHORIZATION", s.authorization.clone()),
             ("BOND_PROGRAM_ID", s.program_id.clone()),
             ("BOND_WEBHOOK_SECRETS", s.webhook_secret.clone()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect()
+        ])
     }
 
     fn set_webhook_url(s: &mut Settings, url: Option<String>) {

@@ -77,7 +77,7 @@ impl Provider for Ondato {
     }
 
     fn function_env(s: &Settings, base_url: &str) -> Vec<(String, String)> {
-        [
+        crate::provider::env([
             ("ONDATO_TOKEN_URL", format!("{base_url}/connect/token")),
             ("ONDATO_IDV_API_URL", base_url.to_owned()),
             ("ONDATO_KYC_API_URL", base_url.to_owned()),
@@ -88,10 +88,7 @@ impl Provider for Ondato {
             ("ONDATO_WEBHOOK_USERNAME", s.webhook_username.clone()),
             ("ONDATO_WEBHOOK_PASSWORDS", s.webhook_password.clone()),
             ("ONDATO_APPLICATION_ID", s.application_id.clone()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect()
+        ])
     }
 
     fn set_webhook_url(s: &mut Settings, url: Option<String>) {
@@ -130,17 +127,7 @@ impl Provider for Ondato {
 
     /// `{"webhook_url": "…"}` redirects Ondato's webhooks (`null` leaves it as it is).
     fn apply_setting(s: &mut Settings, key: &str, value: &Value) -> Option<Result<(), String>> {
-        if key != "webhook_url" {
-            return None;
-        }
-        Some(match value {
-            Value::Null => Ok(()),
-            Value::String(url) => {
-                s.webhook_url = Some(url.clone());
-                Ok(())
-            }
-            _ => Err("webhook_url is a URL".to_owned()),
-        })
+        crate::provider::webhook_url_setting("webhook_url", &mut s.webhook_url, key, value)
     }
 
     fn describe_settings(s: &Settings, out: &mut Map<String, Value>) {

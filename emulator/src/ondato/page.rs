@@ -8,10 +8,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use serde::Deserialize;
 
 use super::{Idv, Kyc};
-use crate::page::{escape, layout, message};
+use crate::page::{escape, layout, message, ActionForm};
 use crate::{Emulator, Outcome};
 
 pub(crate) fn routes() -> Router<Emulator> {
@@ -182,12 +181,6 @@ fn step_body(idv: &Idv, f: &Forms<'_>) -> String {
         f.button("abandon", "Abandon", "secondary", ""),
         f.button("expire", "Let it expire", "secondary", ""),
     )
-}
-
-#[derive(Deserialize)]
-struct ActionForm {
-    action: String,
-    reason: Option<String>,
 }
 
 /// `POST /hosted/{idv}`: one action of the flow, then back to the page.

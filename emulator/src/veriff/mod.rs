@@ -71,14 +71,11 @@ impl Provider for Veriff {
     }
 
     fn function_env(s: &Settings, base_url: &str) -> Vec<(String, String)> {
-        [
+        crate::provider::env([
             ("VERIFF_BASE_URL", format!("{base_url}{BASE}")),
             ("VERIFF_API_KEY", s.api_key.clone()),
             ("VERIFF_SHARED_SECRETS", s.shared_secret.clone()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect()
+        ])
     }
 
     fn set_webhook_url(s: &mut Settings, url: Option<String>) {
@@ -111,17 +108,7 @@ impl Provider for Veriff {
 
     /// `{"veriff_webhook_url": "…"}` redirects Veriff's webhooks (`null` leaves it as it is).
     fn apply_setting(s: &mut Settings, key: &str, value: &Value) -> Option<Result<(), String>> {
-        if key != "veriff_webhook_url" {
-            return None;
-        }
-        Some(match value {
-            Value::Null => Ok(()),
-            Value::String(url) => {
-                s.webhook_url = Some(url.clone());
-                Ok(())
-            }
-            _ => Err("veriff_webhook_url is a URL".to_owned()),
-        })
+        crate::provider::webhook_url_setting("veriff_webhook_url", &mut s.webhook_url, key, value)
     }
 
     fn describe_settings(s: &Settings, out: &mut Map<String, Value>) {

@@ -9,13 +9,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Form, Router};
-use serde::Deserialize;
 
 use super::{
     VeriffRefusal, VeriffSession, VeriffStatus, BASE, DECLINE_REASONS, MAX_RESUBMISSIONS,
     RESUBMISSION_REASONS,
 };
-use crate::page::{escape, layout, message};
+use crate::page::{escape, layout, message, ActionForm};
 use crate::Emulator;
 
 pub(super) fn routes() -> Router<Emulator> {
@@ -175,12 +174,6 @@ fn finished_body(s: &VeriffSession) -> String {
         steps(3),
         s.status.as_str()
     )
-}
-
-#[derive(Deserialize)]
-struct ActionForm {
-    action: String,
-    reason: Option<String>,
 }
 
 /// `POST /veriff/v/{token}`: one step or decision, then back to the page.

@@ -127,52 +127,40 @@ impl IdempotencyKeys for DynamoDbStore {
         response: Option<&StoredResponse>,
     ) -> Result<(), StoreError> {
         let key = idempotency_key(&lock.scope, &lock.key);
-        let (operation, result) = match response {
-            None => (
-                "DeleteItem",
-                self.client
-                    .delete_item()
-                    .table_name(&self.table)
-                    .set_key(Some(key))
-                    .condition_expression(OWNED_KEY)
-                    .expression_attribute_names("#owner", "owner")
-                    .expression_attribute_values(":owner", s(&lock.owner))
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| e.into_service_error().into()),
-            ),
-            Some(r) => (
-                "UpdateItem",
-                self.client
-                    .update_item()
-                    .table_name(&self.table)
-                    .set_key(Some(key))
-                    .update_expression(COMPLETE_KEY)
-                    .condition_expression(OWNED_KEY)
-                    .set_expression_attribute_names(Some(key_names()))
-                    .set_expression_attribute_values(Some(completion_values(lock, r)))
-                    .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| e.into_service_error().into()),
-            ),
-        };
-        match result {
-            Ok(()) => Ok(()),
-            // The lock lapsed and another run owns the key now: nothing of ours to finish.
-            Err(e) if is_condition_failure(&e) => Ok(()),
-            Err(source) => Err(StoreError::Unavailable { operation, source }),
+        // A failed condition means the lock lapsed and another run owns the key now: nothing of
+        // ours to finish.
+        match response {
+            None => self
+                .client
+                .delete_item()
+                .table_name(&self.table)
+                .set_key(Some(key))
+                .condition_expression(OWNED_KEY)
+                .expression_attribute_names("#owner", "owner")
+                .expression_attribute_values(":owner", s(&lock.owner))
+                .send()
+                .await
+                .map(|_| ())
+                .or_else(|e| match e.as_service_error() {
+                    Some(se) if se.is_conditional_check_failed_exception() => Ok(()),
+                    _ => Err(unavailable("DeleteItem")(e)),
+                }),
+            Some(r) => self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(key))
+                .update_expression(COMPLETE_KEY)
+                .condition_expression(OWNED_KEY)
+                .set_expression_attribute_names(Some(key_names()))
+                .set_expression_attribute_values(Some(completion_values(lock, r)))
+                .send()
+                .await
+                .map(|_| ())
+                .or_else(|e| match e.as_service_error() {
+                    Some(se) if se.is_conditional_check_failed_exception() => Ok(()),
+                    _ => Err(unavailable("UpdateItem")(e)),
+                }),
         }
     }
-}
-
-/// Whether an operation's error is only its condition not holding.
-fn is_condition_failure(e: &crate::store::Cause) -> bool {
-    use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
-    use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-    e.downcast_ref::<DeleteItemError>()
-        .is_some_and(DeleteItemError::is_conditional_check_failed_exception)
-        || e.downcast_ref::<UpdateItemError>()
-            .is_some_and(UpdateItemError::is_conditional_check_failed_exception)
 }
