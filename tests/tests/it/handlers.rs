@@ -109,7 +109,8 @@ async fn webhook_ingest_applies_a_signed_base64_event_from_the_gateway() {
     let base64 = base64::engine::general_purpose::STANDARD;
     let body = String::from_utf8(base64.decode(e["body"].as_str().unwrap()).unwrap())
         .unwrap()
-        .replace("BOND_CUSTOMER_ID", &bond_customer);
+        .replace("BOND_CUSTOMER_ID", &bond_customer)
+        .replace("OCCURRED_AT", &chrono::Utc::now().to_rfc3339());
     let t = chrono::Utc::now().timestamp().to_string();
     let secret = stack.emulator.config().providers.bond.webhook_secret;
     let sig = shared::provider::bond::signature::sign(secret.as_bytes(), &t, body.as_bytes());
