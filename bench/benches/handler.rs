@@ -5,7 +5,6 @@ use std::time::{Duration, Instant};
 
 use bench::{ms, percentile};
 use chrono::Utc;
-use secrecy::SecretString;
 use serde_json::{json, Value};
 use shared::domain::idempotency::fingerprint;
 use shared::domain::request::CreateRequest;
@@ -195,12 +194,13 @@ fn webhook() {
 }
 
 fn config() -> BondConfig {
-    BondConfig {
-        base_url: "https://sandbox.bond.tech/api/v0.1".parse().unwrap(),
-        identity: "id".into(),
-        authorization: SecretString::from("auth".to_owned()),
-        program_id: "prog".into(),
-        webhook_secrets: vec![SecretString::from("whsec_bench".to_owned())],
-        signature_tolerance_secs: 300,
-    }
+    let vars = std::collections::HashMap::from([
+        ("BOND_BASE_URL", "https://sandbox.bond.tech/api/v0.1"),
+        ("BOND_IDENTITY", "id"),
+        ("BOND_AUTHORIZATION", "auth"),
+        ("BOND_PROGRAM_ID", "prog"),
+        ("BOND_WEBHOOK_SECRETS", "whsec_bench"),
+    ]);
+    let lookup = |k: &str| vars.get(k).map(|v| (*v).to_owned());
+    BondConfig::from_env(&shared::config::env::Env::new(&lookup)).expect("a complete Bond config")
 }

@@ -29,6 +29,34 @@ pub fn init() {
     }
 }
 
+/// Namespace of the metrics the functions publish (CloudWatch embedded metric format).
+pub const METRICS_NAMESPACE: &str = "KycOnboarding";
+
+/// One occurrence of `metric` for `provider`, as a CloudWatch embedded-metric-format line on
+/// stdout (Lambda's log stream): CloudWatch turns it into a metric without an API call.
+pub fn count(metric: &str, provider: &str) {
+    println!(
+        "{}",
+        emf_line(metric, provider, chrono::Utc::now().timestamp_millis())
+    );
+}
+
+fn emf_line(metric: &str, provider: &str, millis: i64) -> String {
+    serde_json::json!({
+        "_aws": {
+            "Timestamp": millis,
+            "CloudWatchMetrics": [{
+                "Namespace": METRICS_NAMESPACE,
+                "Dimensions": [["provider"]],
+                "Metrics": [{"Name": metric, "Unit": "Count"}],
+            }],
+        },
+        "provider": provider,
+        metric: 1,
+    })
+    .to_string()
+}
+
 /// An error and its causes, one after the other (`a: b: c`), for one log field. Adapters build
 /// their errors from ids, statuses and operation names only, so the chain carries no PII.
 pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
@@ -56,6 +84,27 @@ mod tests {
         assert_eq!(level(Some("warn".into())), LevelFilter::WARN);
         assert_eq!(level(Some("info,hyper=debug".into())), LevelFilter::INFO);
         assert_eq!(level(None), LevelFilter::INFO);
+    }
+
+    #[test]
+    fn a_count_is_one_embedded_metric_line() {
+        let line: serde_json::Value = serde_json::from_str(&emf_line(
+            "UnprocessableWebhooks",
+            "bond",
+            1_700_000_000_000,
+        ))
+        .unwrap();
+        let m = &line["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(m["Namespace"], METRICS_NAMESPACE);
+        assert_eq!(m["Metrics"][0]["Name"], "UnprocessableWebhooks");
+        assert_eq!(m["Dimensions"][0][0], "provider");
+        assert_eq!(
+            (
+                line["provider"].as_str(),
+                line["UnprocessableWebhooks"].as_i64()
+            ),
+            (Some("bond"), Some(1))
+        );
     }
 
     #[derive(Debug, thiserror::Error)]

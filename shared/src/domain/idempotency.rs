@@ -91,6 +91,17 @@ pub fn fingerprint(secret: &[u8], scope: &str, body: &Value) -> Fingerprint {
     Fingerprint(digest.iter().map(|b| format!("{b:02x}")).collect())
 }
 
+/// A stable name for one keyed request (client key and body fingerprint), for the idempotency
+/// keys we send providers: the same on every retry, never the client's key itself.
+pub fn request_token(key: &str, fingerprint: &Fingerprint) -> String {
+    use sha2::Digest;
+    let mut h = Sha256::new();
+    h.update(key.as_bytes());
+    h.update(b"\n");
+    h.update(fingerprint.0.as_bytes());
+    hex::encode(&h.finalize()[..16])
+}
+
 /// A response as it was first sent, kept for replays.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredResponse {
@@ -152,6 +163,28 @@ pub fn decide(
             }
         }
         RecordState::InProgress { .. } => Decision::Proceed,
+    }
+}
+
+#[cfg(test)]
+mod token_tests {
+    use super::*;
+
+    #[test]
+    fn a_request_token_is_stable_per_key_and_body_and_hides_the_key() {
+        let body = serde_json::json!({"a": 1});
+        let fp = fingerprint(b"secret", "POST /v1/verifications", &body);
+        let t = request_token("client-key", &fp);
+        assert_eq!(t, request_token("client-key", &fp));
+        assert_eq!(t.len(), 32);
+        assert!(!t.contains("client-key"));
+        assert_ne!(t, request_token("other-key", &fp));
+        let other = fingerprint(
+            b"secret",
+            "POST /v1/verifications",
+            &serde_json::json!({"a": 2}),
+        );
+        assert_ne!(t, request_token("client-key", &other));
     }
 }
 

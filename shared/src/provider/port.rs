@@ -72,6 +72,10 @@ pub struct StartRequest<'a> {
     pub customer_id: &'a CustomerId,
     pub applicant: &'a Applicant,
     pub return_url: Option<&'a url::Url>,
+    /// The same for every retry of one keyed create (derived from the client's key and body,
+    /// never the key itself); `None` without a key. Providers that take idempotency keys build
+    /// theirs from it, so a retry after a lost answer is never a second provider record.
+    pub request_key: Option<&'a str>,
 }
 
 /// The provider-side record that was opened.

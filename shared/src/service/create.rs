@@ -15,7 +15,7 @@ use serde_json::Value;
 use super::keys::{answer, kept_answer, refused_claim, IdempotencySecret};
 use super::{verification_json, Reply, RequestCtx};
 use crate::clock::Clock;
-use crate::domain::idempotency::{IdempotencyKey, StoredResponse};
+use crate::domain::idempotency::{self, IdempotencyKey, StoredResponse};
 use crate::domain::request::CreateRequest;
 use crate::domain::{CustomerId, NewVerification, ProviderName, Verification, VerificationId};
 use crate::error::{ApiError, ErrorCode};
@@ -84,12 +84,16 @@ impl CreateVerification {
                 .refused(e, provider.as_ref(), &request, lock.as_ref(), ctx, now)
                 .await;
         }
+        let token = lock
+            .as_ref()
+            .map(|l| idempotency::request_token(&l.key, &l.fingerprint));
         let started = provider
             .start(StartRequest {
                 verification_id: &id,
                 customer_id: &request.customer_id,
                 applicant: &request.applicant,
                 return_url: request.return_url.as_ref(),
+                request_key: token.as_deref(),
             })
             .await;
         match started {

@@ -183,7 +183,9 @@ fn refusal(verification: &Verification, refusal: EditRefusal) -> ApiError {
         EditRefusal::InProgress => ApiError::new(
             ErrorCode::VerificationInProgress,
             "the provider is checking the submitted data; it can be corrected only if the provider asks for it",
-        ),
+        )
+        .with_detail("verification_id", verification.id.as_str())
+        .with_detail("attempt", verification.attempt),
         EditRefusal::Ended => ApiError::new(
             ErrorCode::VerificationEnded,
             "this verification has ended; start a new verification instead",

@@ -31,6 +31,9 @@ pub enum WebhookAck {
     },
     Duplicate,
     Ignored,
+    /// Authentic but never processable (malformed, or about another provider's verification):
+    /// acknowledged so the provider stops retrying, logged and counted.
+    Unprocessable,
     /// Too old to wait for: the verification never appeared within the grace period.
     Orphaned,
 }
@@ -41,6 +44,7 @@ impl WebhookAck {
             Self::Applied { outcome, .. } => outcome,
             Self::Duplicate => "duplicate",
             Self::Ignored => "ignored",
+            Self::Unprocessable => "unprocessable",
             Self::Orphaned => "orphaned",
         }
     }
@@ -123,8 +127,9 @@ impl IngestWebhook {
         let name = adapter.name();
         authenticate(adapter.as_ref(), &webhook, now, ctx)?;
         let event = match interpret(adapter.as_ref(), &webhook).await? {
-            Some(event) => event,
-            None => return Ok(WebhookAck::Ignored),
+            Reading::Event(event) => event,
+            Reading::Ignored => return Ok(WebhookAck::Ignored),
+            Reading::Unprocessable => return Ok(unprocessable(&name)),
         };
         let found = match &event.locator {
             Locator::Ours(id) => Some(id.clone()),
@@ -180,10 +185,7 @@ impl IngestWebhook {
             };
             if verification.provider != *a.provider {
                 tracing::error!(provider = %a.provider, verification_id = %a.verification_id, "webhook names a verification of another provider");
-                return Err(ApiError::new(
-                    ErrorCode::MalformedJson,
-                    "the event does not belong to this provider",
-                ));
+                return Ok(unprocessable(a.provider));
             }
             match self.save(a, verification).await? {
                 (SaveOutcome::Saved, outcome) => {
@@ -257,23 +259,35 @@ fn authenticate(
     })
 }
 
-/// The provider's reading of an authenticated webhook; `None` for event types we do not act on.
+/// What an authenticated webhook turned out to be.
+enum Reading {
+    Event(Box<ProviderEvent>),
+    Ignored,
+    Unprocessable,
+}
+
+/// Counted for the alarm on unprocessable deliveries (an authentic body we cannot read means the
+/// provider changed its format, or its credentials leaked).
+fn unprocessable(provider: &ProviderName) -> WebhookAck {
+    crate::telemetry::count("UnprocessableWebhooks", provider.as_str());
+    WebhookAck::Unprocessable
+}
+
+/// The provider's reading of an authenticated webhook.
 async fn interpret(
     adapter: &dyn KycProvider,
     webhook: &RawWebhook<'_>,
-) -> Result<Option<Box<ProviderEvent>>, ApiError> {
+) -> Result<Reading, ApiError> {
     match adapter.interpret(webhook).await {
-        Ok(Interpreted::Event(event)) => Ok(Some(event)),
+        Ok(Interpreted::Event(event)) => Ok(Reading::Event(event)),
         Ok(Interpreted::Ignored { event_type }) => {
             tracing::info!(provider = %adapter.name(), event_type = %event_type, "webhook event type ignored");
-            Ok(None)
+            Ok(Reading::Ignored)
         }
         Err(InterpretError::Malformed(why)) => {
-            tracing::warn!(provider = %adapter.name(), reason = %why, "malformed webhook");
-            Err(ApiError::new(
-                ErrorCode::MalformedJson,
-                "the webhook body is not a valid event",
-            ))
+            // Authentic, so retrying cannot help: acknowledged, logged, counted.
+            tracing::error!(provider = %adapter.name(), reason = %why, "authenticated webhook that cannot be processed");
+            Ok(Reading::Unprocessable)
         }
         Err(InterpretError::Provider(e)) => Err(e.into()),
     }

@@ -133,16 +133,40 @@ async fn unknown_event_types_are_acknowledged_and_change_nothing() {
 }
 
 #[tokio::test]
-async fn a_malformed_authenticated_body_is_a_400() {
+async fn an_authenticated_body_that_can_never_be_processed_is_acknowledged_and_changes_nothing() {
+    // Retrying cannot fix an authentic body we cannot read: 200 so the provider stops (Ondato
+    // retries for 24 hours, Bond for three days), logged and counted, nothing written.
     let stack = stack().await;
+    create(&stack, "cus_unreadable").await;
+    let before = items(&stack).await.len();
     for body in [
         json!({"hello": "world"}),
         json!({"id": "e", "createdUtc": "nope", "type": "IdentityVerification.StatusChanged", "payload": {"id": "x"}}),
+        json!("just a string"),
     ] {
         let a = send_webhook(&stack, Some(&good_auth(&stack)), &body).await;
-        assert_eq!(a.status, 400, "{}", a.raw);
-        assert_eq!(a.body["error"]["code"], "malformed_json");
+        assert_eq!(
+            (a.status, &a.body["outcome"]),
+            (200, &json!("unprocessable")),
+            "{}",
+            a.raw
+        );
     }
+    let text = client()
+        .post(format!("{}/v1/webhooks/ondato", stack.api_url))
+        .header("authorization", good_auth(&stack))
+        .body("not json at all")
+        .send()
+        .await
+        .unwrap();
+    let a = answer(text).await;
+    assert_eq!(
+        (a.status, &a.body["outcome"]),
+        (200, &json!("unprocessable")),
+        "{}",
+        a.raw
+    );
+    assert_eq!(items(&stack).await.len(), before);
 }
 
 #[tokio::test]

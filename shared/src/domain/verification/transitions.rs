@@ -91,9 +91,13 @@ impl Verification {
     }
 
     /// Whether the applicant's data may be corrected and resubmitted now: only before the
-    /// applicant submitted it (`pending`) or while the provider asks for more (`action_required`).
+    /// applicant submitted it (`pending`, and no data sent yet) or while the provider asks for
+    /// more (`action_required`).
     pub fn editable(&self) -> Result<(), EditRefusal> {
         match self.status {
+            // Submitted data the provider has not decided on: a correction would start a second
+            // check while the first runs.
+            Status::Pending if self.data_submitted_at.is_some() => Err(EditRefusal::InProgress),
             Status::Pending | Status::ActionRequired => Ok(()),
             Status::InProgress | Status::InReview => Err(EditRefusal::InProgress),
             Status::Approved => Err(EditRefusal::Locked {

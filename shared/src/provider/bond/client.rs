@@ -1,12 +1,13 @@
 //! Bond's HTTP API with its key pair (`Identity`, `Authorization`): customers, KYC submissions
 //! under a per-attempt `Idempotency-Key`, and the KYC status read.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use secrecy::ExposeSecret;
 use serde_json::{json, Map, Value};
 
 use super::config::BondConfig;
 use super::errors::BondError;
+use super::mapping;
 use crate::domain::request::Applicant;
 use crate::domain::{Observation, Status, Verification};
 use crate::provider::ProviderError;
@@ -15,6 +16,9 @@ pub(super) struct BondClient {
     config: BondConfig,
     http: reqwest::Client,
 }
+
+/// Customers per page when looking a customer up (the largest page Bond offers).
+const LOOKUP_PAGE_SIZE: usize = 50;
 
 /// Bond's idempotency key for one KYC attempt of one verification.
 pub fn attempt_key(v: &Verification) -> String {
@@ -39,7 +43,12 @@ impl BondClient {
         Ok(url)
     }
 
-    /// One call with Bond's key pair; 5xx and transport failures are `Unavailable`/`Timeout`.
+    fn authorized(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        req.header("Identity", &self.config.identity)
+            .header("Authorization", self.config.authorization.expose_secret())
+    }
+
+    /// One call with Bond's key pair to a path under the base.
     async fn call(
         &self,
         method: reqwest::Method,
@@ -47,11 +56,20 @@ impl BondClient {
         body: Option<&Value>,
         idempotency_key: Option<&str>,
     ) -> Result<(u16, Vec<u8>), ProviderError> {
-        let mut req = self
-            .http
-            .request(method, self.url(segments)?)
-            .header("Identity", &self.config.identity)
-            .header("Authorization", self.config.authorization.expose_secret());
+        self.send(method, self.url(segments)?, body, idempotency_key)
+            .await
+    }
+
+    /// One call with Bond's key pair; 5xx, 429 and transport failures are
+    /// `Unavailable`/`Timeout`, any other answer is returned with its status.
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        url: url::Url,
+        body: Option<&Value>,
+        idempotency_key: Option<&str>,
+    ) -> Result<(u16, Vec<u8>), ProviderError> {
+        let mut req = self.authorized(self.http.request(method, url));
         if let Some(b) = body {
             req = req.json(b);
         }
@@ -82,34 +100,99 @@ impl BondClient {
         if (200..300).contains(&status) {
             Ok(bytes)
         } else {
-            Err(rejected(status, &bytes, what))
+            Err(rejected(&BondError::read(status, &bytes), what))
         }
     }
 
-    /// `POST /customers/`: the Bond customer for our customer id; its Bond id.
+    /// `POST /customers/` under `key`: the Bond customer for our customer id; its Bond id. A
+    /// repeated key means Bond made the customer on an earlier try whose answer we lost: it is
+    /// found again by our customer id among Bond's customers.
     pub async fn create_customer(
         &self,
         customer_id: &str,
         applicant: &Applicant,
+        key: &str,
     ) -> Result<String, ProviderError> {
         let body = customer_body(Some(customer_id), applicant);
-        let bytes = self
-            .expect_2xx(
+        let (status, bytes) = self
+            .call(
                 reqwest::Method::POST,
                 &["customers", ""],
                 Some(&body),
-                "customer",
+                Some(key),
             )
             .await?;
-        let created: Value =
-            serde_json::from_slice(&bytes).map_err(ProviderError::unreadable("Bond customer"))?;
-        created
-            .get("customer_id")
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-            .ok_or_else(|| {
-                ProviderError::Unavailable("Bond created a customer without an id".into())
-            })
+        if (200..300).contains(&status) {
+            let created: Value = serde_json::from_slice(&bytes)
+                .map_err(ProviderError::unreadable("Bond customer"))?;
+            return created
+                .get("customer_id")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(|| {
+                    ProviderError::Unavailable("Bond created a customer without an id".into())
+                });
+        }
+        let err = BondError::read(status, &bytes);
+        if !err.is_repeated_key() {
+            return Err(rejected(&err, "customer"));
+        }
+        tracing::info!("bond already had this customer request; looking the customer up");
+        self.find_customer(customer_id).await?.ok_or_else(|| {
+            ProviderError::Unavailable(
+                "Bond has this customer request but its customer was not found".into(),
+            )
+        })
+    }
+
+    /// Our customer's newest Bond customer that has not run KYC yet, from `GET /customers/`
+    /// pages (at most the configured number of pages; Bond documents no search by
+    /// `brand_person_id`, so this is the one way back to a customer whose answer was lost).
+    pub async fn find_customer(&self, customer_id: &str) -> Result<Option<String>, ProviderError> {
+        let mut best: Option<(String, String)> = None;
+        for page in 1..=self.config.customer_lookup_pages {
+            let mut url = self.url(&["customers", ""])?;
+            url.query_pairs_mut()
+                .append_pair("page", &page.to_string())
+                .append_pair("per_page", &LOOKUP_PAGE_SIZE.to_string());
+            let (status, bytes) = self.send(reqwest::Method::GET, url, None, None).await?;
+            if !(200..300).contains(&status) {
+                return Err(ProviderError::Unavailable(format!(
+                    "bond answered {status} to a customer listing"
+                )));
+            }
+            let listed: Value = serde_json::from_slice(&bytes)
+                .map_err(ProviderError::unreadable("Bond customer list"))?;
+            let items = listed
+                .as_array()
+                .or_else(|| listed.get("customers").and_then(Value::as_array))
+                .or_else(|| listed.get("data").and_then(Value::as_array))
+                .cloned()
+                .unwrap_or_default();
+            for c in &items {
+                let ours = c.get("brand_person_id").and_then(Value::as_str) == Some(customer_id);
+                let untouched = c.get("kyc_status").is_none_or(Value::is_null);
+                let (Some(id), true, true) = (
+                    c.get("customer_id").and_then(Value::as_str),
+                    ours,
+                    untouched,
+                ) else {
+                    continue;
+                };
+                let created = c
+                    .get("date_created")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
+                if best.as_ref().is_none_or(|(_, at)| created >= *at) {
+                    best = Some((id.to_owned(), created));
+                }
+            }
+            if items.len() < LOOKUP_PAGE_SIZE {
+                break;
+            }
+        }
+        Ok(best.map(|(id, _)| id))
     }
 
     /// `PATCH /customers/{id}` with the corrected applicant.
@@ -130,6 +213,12 @@ impl BondClient {
     }
 
     /// `POST /customers/{id}/verification-kyc` under this attempt's key.
+    ///
+    /// - A repeated key: Bond already has this attempt (an earlier try's answer was lost), so we
+    ///   continue from Bond's current KYC state.
+    /// - A refusal naming fields: our validation error.
+    /// - Any other refusal: Bond's KYC state decides; a customer who already passed is approved
+    ///   at the time Bond's answer carries (Bond documents no code for this answer).
     pub async fn run_kyc(
         &self,
         v: &Verification,
@@ -149,30 +238,34 @@ impl BondClient {
                 Some(&key),
             )
             .await?;
-        let submitted = |raw: &str| Observation {
-            status: Status::Pending,
-            raw_status: raw.to_owned(),
-            reason: None,
-            required_actions: Vec::new(),
-            occurred_at: Utc::now(),
-            decision_ref: None,
-        };
-        match status {
-            200..=299 => Ok(submitted("KYC submitted")),
-            409 if BondError::read(&bytes).code == "idempotency_key_exists" => {
-                // Bond already has this attempt (an earlier try timed out after Bond took it).
-                tracing::info!(verification_id = %v.id, "bond already had this KYC attempt");
-                Ok(submitted("KYC submitted (already received)"))
-            }
-            _ => match BondError::read(&bytes).already_passed() {
-                Some(at) => Ok(Observation {
-                    status: Status::Approved,
-                    occurred_at: at,
-                    ..submitted("KYC already passed")
-                }),
-                None => Err(rejected(status, &bytes, "KYC submission")),
-            },
+        if (200..300).contains(&status) {
+            return Ok(submitted("KYC submitted", Utc::now()));
         }
+        let err = BondError::read(status, &bytes);
+        if err.is_repeated_key() {
+            tracing::info!(verification_id = %v.id, "bond already had this KYC attempt; reading its state");
+            let state = self.kyc_state(bond_id, Utc::now()).await?;
+            return Ok(
+                if state.status.is_decision() || state.status == Status::ActionRequired {
+                    state
+                } else {
+                    submitted("KYC submitted (already received)", state.occurred_at)
+                },
+            );
+        }
+        if !err.fields().is_empty() {
+            return Err(rejected(&err, "KYC submission"));
+        }
+        let state = self.kyc_state(bond_id, Utc::now()).await?;
+        if state.status == Status::Approved {
+            tracing::info!(verification_id = %v.id, code = err.log_code(), "bond says this customer already passed KYC");
+            return Ok(Observation {
+                raw_status: "KYC already passed".into(),
+                occurred_at: err.timestamp().unwrap_or(state.occurred_at),
+                ..state
+            });
+        }
+        Err(rejected(&err, "KYC submission"))
     }
 
     /// `GET /customers/{id}/verification-kyc` ("GetKYCStatus"; the path is inferred, providers.md
@@ -188,20 +281,40 @@ impl BondClient {
             .await?;
         serde_json::from_slice(&bytes).map_err(ProviderError::unreadable("Bond status"))
     }
+
+    /// Bond's KYC state in our model, as of `now`.
+    pub async fn kyc_state(
+        &self,
+        bond_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Observation, ProviderError> {
+        let body = self.kyc_status(bond_id).await?;
+        Ok(mapping::observe_state(&body, now))
+    }
 }
 
-fn rejected(status: u16, body: &[u8], what: &str) -> ProviderError {
-    let err = BondError::read(body);
-    tracing::warn!(status, code = %err.code, "bond refused a request");
+/// The answer to a submission Bond took and has not decided.
+fn submitted(raw: &str, at: DateTime<Utc>) -> Observation {
+    Observation {
+        status: Status::Pending,
+        raw_status: raw.to_owned(),
+        reason: None,
+        required_actions: Vec::new(),
+        occurred_at: at,
+        decision_ref: None,
+    }
+}
+
+/// Bond's refusal in our words: its status only (Bond's text is never shown), field problems
+/// re-worded in ours.
+fn rejected(err: &BondError, what: &str) -> ProviderError {
+    tracing::warn!(
+        status = err.status,
+        code = err.log_code(),
+        "bond refused a request"
+    );
     ProviderError::Rejected {
-        message: format!(
-            "bond refused the {what} ({})",
-            if err.code.is_empty() {
-                status.to_string()
-            } else {
-                err.code.clone()
-            }
-        ),
+        message: format!("bond refused the {what} (HTTP {})", err.status),
         fields: err.fields(),
     }
 }

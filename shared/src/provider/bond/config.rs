@@ -20,6 +20,9 @@ pub struct BondConfig {
     /// Every webhook secret currently accepted (more than one while rotating).
     pub webhook_secrets: Vec<SecretString>,
     pub signature_tolerance_secs: i64,
+    /// How many pages of 50 customers to search when a repeated customer request must be found
+    /// again (Bond offers no search by our id).
+    pub customer_lookup_pages: u32,
 }
 
 impl BondConfig {
@@ -34,6 +37,11 @@ impl BondConfig {
                 "BOND_SIGNATURE_TOLERANCE_SECONDS",
                 300,
                 "must be a whole number of seconds",
+            )?,
+            customer_lookup_pages: env.number(
+                "BOND_CUSTOMER_LOOKUP_PAGES",
+                20,
+                "must be a whole number of pages",
             )?,
         })
     }

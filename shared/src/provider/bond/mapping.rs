@@ -152,6 +152,30 @@ fn required_actions(body: &Value) -> Vec<RequiredAction> {
     actions
 }
 
+/// Bond's KYC state (`GET …/verification-kyc`, or its `kyc_status` callback) in our model, as
+/// of `at`: `submitted` is in progress (Bond is checking), no word yet is pending, every other
+/// word stands for its event.
+pub(super) fn observe_state(body: &Value, at: DateTime<Utc>) -> Observation {
+    let word = body.get("kyc_status").and_then(Value::as_str);
+    let plain = |status: Status| Observation {
+        status,
+        raw_status: String::new(),
+        reason: None,
+        required_actions: Vec::new(),
+        occurred_at: at,
+        decision_ref: None,
+    };
+    let mut o = match word {
+        Some("submitted") => plain(Status::InProgress),
+        Some(w) => event_of_status(w)
+            .and_then(|e| observe(e, body, at))
+            .unwrap_or_else(|| plain(Status::Pending)),
+        None => plain(Status::Pending),
+    };
+    o.raw_status = format!("KYC {}", word.unwrap_or("not started"));
+    o
+}
+
 /// The event a KYC status word (`GET …/verification-kyc`) stands for; `None` while undecided.
 pub(super) fn event_of_status(word: &str) -> Option<&'static str> {
     Some(match word {
@@ -238,6 +262,29 @@ mod tests {
             Some("https://bond.example/upload/1")
         );
         assert_eq!(o.required_actions[1].kind, "reenter_information");
+    }
+
+    #[test]
+    fn a_kyc_state_of_submitted_is_in_progress_and_no_word_is_pending() {
+        let at = at();
+        let s = observe_state(&json!({"kyc_status": "submitted"}), at);
+        assert_eq!(
+            (s.status, s.raw_status.as_str()),
+            (Status::InProgress, "KYC submitted")
+        );
+        assert_eq!(
+            observe_state(&json!({"kyc_status": null}), at).status,
+            Status::Pending
+        );
+        assert_eq!(observe_state(&json!({}), at).raw_status, "KYC not started");
+        assert_eq!(
+            observe_state(&json!({"kyc_status": "passed"}), at).status,
+            Status::Approved
+        );
+        assert_eq!(
+            observe_state(&json!({"kyc_status": "kba"}), at).status,
+            Status::Pending
+        );
     }
 
     #[test]

@@ -15,7 +15,6 @@ mod webhook;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use serde_json::Value;
 
 pub use client::attempt_key;
 pub use config::BondConfig;
@@ -79,9 +78,16 @@ impl KycProvider for BondAdapter {
     }
 
     async fn start(&self, request: StartRequest<'_>) -> Result<Started, ProviderError> {
+        // A retried keyed create sends the same key; without one, each verification its own.
+        let key = format!(
+            "{}-customer",
+            request
+                .request_key
+                .unwrap_or(request.verification_id.as_str())
+        );
         let bond_id = self
             .client
-            .create_customer(request.customer_id.as_str(), request.applicant)
+            .create_customer(request.customer_id.as_str(), request.applicant, &key)
             .await?;
         tracing::info!(verification_id = %request.verification_id, "bond customer created");
         Ok(Started {
@@ -123,28 +129,13 @@ impl KycProvider for BondAdapter {
         })
     }
 
-    /// The KYC status word, mapped like the events.
+    /// Bond's KYC state, mapped like its events.
     async fn current_state(
         &self,
         v: &Verification,
         now: DateTime<Utc>,
     ) -> Result<Observation, ProviderError> {
-        let body = self.client.kyc_status(Self::bond_id(v)?).await?;
-        let word = body
-            .get("kyc_status")
-            .and_then(Value::as_str)
-            .unwrap_or("submitted");
-        let observed = mapping::event_of_status(word).and_then(|e| mapping::observe(e, &body, now));
-        let mut o = observed.unwrap_or_else(|| Observation {
-            status: Status::Pending,
-            raw_status: String::new(),
-            reason: None,
-            required_actions: Vec::new(),
-            occurred_at: now,
-            decision_ref: None,
-        });
-        o.raw_status = format!("KYC {word}");
-        Ok(o)
+        self.client.kyc_state(Self::bond_id(v)?, now).await
     }
 
     fn authenticate(&self, webhook: &RawWebhook<'_>, now: DateTime<Utc>) -> Result<(), AuthError> {
@@ -152,6 +143,13 @@ impl KycProvider for BondAdapter {
     }
 
     async fn interpret(&self, webhook: &RawWebhook<'_>) -> Result<Interpreted, InterpretError> {
-        webhook::read(webhook.body)
+        match webhook::read(webhook.body)? {
+            webhook::Read::Event(interpreted) => Ok(interpreted),
+            webhook::Read::Undated { customer_id, word } => {
+                let now = Utc::now();
+                let state = self.client.kyc_state(&customer_id, now).await?;
+                Ok(webhook::undated_event(customer_id, &word, state, now))
+            }
+        }
     }
 }

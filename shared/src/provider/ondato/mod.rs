@@ -159,6 +159,7 @@ impl KycProvider for OndatoAdapter {
             customer_id: &verification.customer_id,
             applicant,
             return_url,
+            request_key: None,
         })
         .await
     }

@@ -82,6 +82,7 @@ async fn a_session_is_opened_with_our_id_the_return_url_and_only_the_given_prefi
             customer_id: &customer,
             applicant: &applicant,
             return_url: Some(&back),
+            request_key: None,
         })
         .await
         .unwrap();
@@ -97,6 +98,7 @@ async fn a_session_is_opened_with_our_id_the_return_url_and_only_the_given_prefi
         customer_id: &customer,
         applicant: &bare,
         return_url: None,
+        request_key: None,
     })
     .await
     .unwrap();

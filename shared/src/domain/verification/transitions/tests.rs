@@ -280,6 +280,20 @@ fn only_pending_and_action_required_verifications_can_be_corrected() {
 }
 
 #[test]
+fn submitted_data_the_provider_has_not_decided_on_cannot_be_corrected() {
+    let mut v = fresh();
+    v.data_submitted_at = Some(t(5));
+    assert_eq!(v.editable(), Err(EditRefusal::InProgress));
+    v.apply(
+        &obs(Status::ActionRequired, 6),
+        Source::Webhook,
+        None,
+        t(100),
+    );
+    assert_eq!(v.editable(), Ok(()), "the provider asks for more");
+}
+
+#[test]
 fn a_resubmission_is_recorded_even_when_the_status_stays() {
     let mut v = fresh();
     v.resubmitted(
