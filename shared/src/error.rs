@@ -262,11 +262,13 @@ impl From<ProviderError> for ApiError {
                 ErrorCode::ProviderTimeout,
                 "the provider did not answer in time; retry later",
             ),
-            ProviderError::Rejected { message, fields } => {
-                let mut err = Self::new(ErrorCode::ProviderRejected, message);
+            // Named fields are the applicant's to fix: the same validation error as ours.
+            ProviderError::Rejected { message, fields } if !fields.is_empty() => {
+                let mut err = Self::new(ErrorCode::ValidationFailed, message);
                 err.fields = fields;
                 err
             }
+            ProviderError::Rejected { message, .. } => Self::new(ErrorCode::ProviderRejected, message),
             other => Self::new(
                 ErrorCode::ProviderUnavailable,
                 "the provider is unavailable; retry later",
@@ -346,7 +348,17 @@ mod tests {
             fields: [("applicant.ssn".to_owned(), vec!["is invalid".to_owned()])].into(),
         }
         .into();
-        assert_eq!((rejected.status(), rejected.fields.len()), (422, 1));
+        assert_eq!(
+            (rejected.status(), rejected.code, rejected.fields.len()),
+            (400, ErrorCode::ValidationFailed, 1),
+            "fields the provider refused are the applicant's to fix"
+        );
+        let refused: ApiError = ProviderError::Rejected {
+            message: "refused".into(),
+            fields: Default::default(),
+        }
+        .into();
+        assert_eq!((refused.status(), refused.code), (422, ErrorCode::ProviderRejected));
     }
 
     #[test]
