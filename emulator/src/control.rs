@@ -49,15 +49,18 @@ struct Fault {
     status: u16,
     #[serde(default = "one")]
     times: usize,
+    /// The exact body to answer (a provider's documented error), else a JSON message.
+    #[serde(default)]
+    body: Option<String>,
 }
 
 fn one() -> usize {
     1
 }
 
-/// `POST /_emulator/faults {"endpoint": "idv_create", "status": 500, "times": 1}`
+/// `POST /_emulator/faults {"endpoint": "idv_create", "status": 500, "times": 1, "body": "…"}`
 async fn add_fault(State(emu): State<Emulator>, Json(f): Json<Fault>) -> Json<Value> {
-    emu.fail_next(&f.endpoint, f.status, f.times);
+    emu.fail_next_with(&f.endpoint, f.status, f.body.as_deref(), f.times);
     Json(json!({"endpoint": f.endpoint, "status": f.status, "times": f.times}))
 }
 

@@ -24,7 +24,9 @@ pub(crate) struct Inner {
     pub deliveries: Vec<Delivery>,
     pub counters: BTreeMap<String, usize>,
     /// Answers to give instead of the real ones, per endpoint, next first.
-    pub faults: HashMap<String, VecDeque<u16>>,
+    /// Per endpoint, the next answers to give instead of working: a status and, optionally, the
+    /// exact body (a provider's documented error, byte for byte).
+    pub faults: HashMap<String, VecDeque<(u16, Option<String>)>>,
     /// A webhook held back to be sent after the next one (reorder mode).
     pub held: Option<usize>,
     pub last_event_at: Option<DateTime<Utc>>,
@@ -121,11 +123,19 @@ impl Emulator {
     /// Make the next `times` calls of `endpoint` (its name in [`Emulator::counters`], such as
     /// `token` or `idv_create`) answer `status` instead.
     pub fn fail_next(&self, endpoint: &str, status: u16, times: usize) {
+        self.fail_next_with(endpoint, status, None, times);
+    }
+
+    /// Like [`Self::fail_next`], answering `body` byte for byte (as JSON when no body is given).
+    pub fn fail_next_with(&self, endpoint: &str, status: u16, body: Option<&str>, times: usize) {
         self.inner()
             .faults
             .entry(endpoint.to_owned())
             .or_default()
-            .extend(std::iter::repeat_n(status, times));
+            .extend(std::iter::repeat_n(
+                (status, body.map(str::to_owned)),
+                times,
+            ));
     }
 
     /// Make the next `times` calls of `endpoint` do their work, then wait `delay` before answering
@@ -154,18 +164,24 @@ impl Emulator {
     pub(crate) fn call(&self, endpoint: &str) -> Option<Response> {
         let mut inner = self.inner();
         inner.count(endpoint);
-        let status = inner
+        let (status, body) = inner
             .faults
             .get_mut(endpoint)
             .and_then(VecDeque::pop_front)?;
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        Some(
-            (
+        Some(match body {
+            Some(raw) => (
+                status,
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                raw,
+            )
+                .into_response(),
+            None => (
                 status,
                 Json(json!({"message": "fault injected by the emulator"})),
             )
                 .into_response(),
-        )
+        })
     }
 
     /// Calls per endpoint, by the names each provider gives its endpoints (`token`, `idv_create`,

@@ -268,7 +268,9 @@ impl From<ProviderError> for ApiError {
                 err.fields = fields;
                 err
             }
-            ProviderError::Rejected { message, .. } => Self::new(ErrorCode::ProviderRejected, message),
+            ProviderError::Rejected { message, .. } => {
+                Self::new(ErrorCode::ProviderRejected, message)
+            }
             other => Self::new(
                 ErrorCode::ProviderUnavailable,
                 "the provider is unavailable; retry later",
@@ -358,7 +360,10 @@ mod tests {
             fields: Default::default(),
         }
         .into();
-        assert_eq!((refused.status(), refused.code), (422, ErrorCode::ProviderRejected));
+        assert_eq!(
+            (refused.status(), refused.code),
+            (422, ErrorCode::ProviderRejected)
+        );
     }
 
     #[test]
