@@ -4,6 +4,7 @@
 
 mod api;
 mod bond;
+mod bond_fidelity;
 mod conformance;
 mod create_contract;
 mod delivery;
