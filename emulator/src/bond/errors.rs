@@ -3,7 +3,8 @@
 //! - a repeated `Idempotency-Key`: a lowercase body with a trailing comma (not valid JSON);
 //! - a KYC schema error: a Python-dict rendering (`'…'` strings, bare field names; not JSON).
 //!
-//! Also Bond's own way of writing a time, `2021-02-02-00:50:58.484840+00:00`.
+//! Both non-JSON bodies still say `content-type: application/json`, so a client must not trust
+//! the header. Also Bond's own way of writing a time, `2021-02-02-00:50:58.484840+00:00`.
 
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
