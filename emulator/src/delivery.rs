@@ -22,12 +22,34 @@ pub struct Delivery {
     #[serde(skip)]
     pub body: String,
     pub attempts: Vec<Attempt>,
+    /// When the first attempt was made (and signed), for providers that sign retries with it.
+    #[serde(skip)]
+    pub(crate) first_attempt_at: Option<DateTime<Utc>>,
 }
 
 impl Delivery {
     /// The exact body that is sent (tests build forged variants from it).
     pub fn body_for_tests(&self) -> String {
         self.body.clone()
+    }
+}
+
+/// When an attempt is made: `now`, and when the delivery's first attempt was (`now` itself for
+/// the first), so a provider can sign a retry with its first time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AttemptTime {
+    pub now: DateTime<Utc>,
+    pub first: DateTime<Utc>,
+}
+
+impl AttemptTime {
+    /// An attempt that is its delivery's first.
+    pub fn first_at(now: DateTime<Utc>) -> Self {
+        Self { now, first: now }
+    }
+
+    pub fn is_first(&self) -> bool {
+        self.now == self.first
     }
 }
 
@@ -77,6 +99,7 @@ impl Emulator {
                 created_utc: event.created_utc,
                 body: event.body,
                 attempts: Vec::new(),
+                first_attempt_at: None,
             });
             seq
         };
@@ -134,14 +157,17 @@ impl Emulator {
     /// way; returns the answer's status. `None`: no such delivery, no URL, or no answer.
     pub async fn deliver(&self, seq: usize) -> Option<u16> {
         let config = self.config();
-        let (provider, body) = {
-            let inner = self.inner();
-            let d = inner.deliveries.get(seq)?;
-            (d.provider, d.body.clone())
+        let now = Utc::now();
+        let (provider, body, first) = {
+            let mut inner = self.inner();
+            let d = inner.deliveries.get_mut(seq)?;
+            let first = *d.first_attempt_at.get_or_insert(now);
+            (d.provider, d.body.clone(), first)
         };
+        let at = AttemptTime { now, first };
         let request = config
             .providers
-            .webhook_request(provider, &self.0.http, &body)?;
+            .webhook_request(provider, &self.0.http, &body, at)?;
         let status = request
             .header("content-type", "application/json")
             .body(body)

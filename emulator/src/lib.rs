@@ -26,7 +26,7 @@ mod testing;
 mod util;
 
 pub use config::{EmulatorConfig, Outcome};
-pub use delivery::{Attempt, Delivery};
+pub use delivery::{Attempt, AttemptTime, Delivery};
 pub use provider::Provider;
 pub use server::EmulatorServer;
 pub use state::Emulator;

@@ -9,6 +9,7 @@ use std::fmt::Debug;
 use axum::Router;
 use serde_json::{Map, Value};
 
+use crate::delivery::AttemptTime;
 use crate::Emulator;
 
 /// One emulated provider: implemented by a marker type in the provider's folder.
@@ -40,6 +41,18 @@ pub trait Provider {
         settings: &Self::Settings,
         body: &str,
     ) -> Option<reqwest::RequestBuilder>;
+
+    /// The request of one attempt of a delivery, knowing when it and the delivery's first attempt
+    /// are made (a provider that does not re-sign retries signs with the first time). By default,
+    /// [`Provider::webhook_request`].
+    fn webhook_request_at(
+        http: &reqwest::Client,
+        settings: &Self::Settings,
+        body: &str,
+        _at: AttemptTime,
+    ) -> Option<reqwest::RequestBuilder> {
+        Self::webhook_request(http, settings, body)
+    }
 
     /// One key of `POST /_emulator/config` that belongs to this provider: `None` when it does not.
     fn apply_setting(
@@ -167,18 +180,20 @@ macro_rules! providers {
                 $(<$module::$kind as $crate::Provider>::describe_settings(&self.$module, out);)+
             }
 
-            /// The request delivering `body` for the provider called `name`.
+            /// The request of one attempt delivering `body` for the provider called `name`.
             pub(crate) fn webhook_request(
                 &self,
                 name: &str,
                 http: &::reqwest::Client,
                 body: &str,
+                at: $crate::delivery::AttemptTime,
             ) -> Option<::reqwest::RequestBuilder> {
                 $(if name == <$module::$kind as $crate::Provider>::NAME {
-                    return <$module::$kind as $crate::Provider>::webhook_request(
+                    return <$module::$kind as $crate::Provider>::webhook_request_at(
                         http,
                         &self.$module,
                         body,
+                        at,
                     );
                 })+
                 None

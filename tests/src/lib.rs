@@ -325,7 +325,7 @@ pub fn bond_applicant(ssn: &str) -> Value {
     json!({
         "first_name": "Ada", "last_name": "King", "date_of_birth": "1985-12-10", "email": "ada@example.org",
         "phone": "2025550111", "phone_country_code": "1", "ssn": ssn,
-        "address": {"street": "2 Analytical Row", "city": "Boston", "zip_code": "02108", "country": "US"}
+        "address": {"street": "2 Analytical Row", "city": "Boston", "state": "MA", "zip_code": "02108", "country": "US"}
     })
 }
 

@@ -1,62 +1,25 @@
-//! Bond's API endpoints under `/bond/api/v0.1`, behind the `Identity` + `Authorization` key pair:
-//! customers, `verification-kyc` (with idempotency keys), its status and documents, and
-//! `/simulate/kyc-pass|kyc-fail`. Errors use Bond's body (`Message`, `Status`, `Code`, `Type`).
-
-use std::time::{Duration, Instant};
+//! Bond's KYC endpoints under `/bond/api/v0.1`, behind the `Identity` + `Authorization` key pair:
+//! `verification-kyc` (under an `Idempotency-Key`, schema-checked), its status and documents,
+//! and `/simulate/kyc-pass|kyc-fail`. The customers live in `customers`; the error forms in
+//! `errors`.
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{patch, post};
+use axum::routing::post;
 use axum::{Json, Router};
-use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
+use super::errors::{bond_time, error, key_exists, kyc_schema, unknown_customer};
 use super::flow::scenario;
+use super::keys::{key_of, Endpoint};
 use super::upload::upload_link;
-use super::BASE;
-use crate::util::new_uuid;
+use super::{validate, Settings, BASE};
 use crate::Emulator;
 
-const KEY_LIFETIME: Duration = Duration::from_secs(24 * 3600);
-
-/// A Bond customer as the emulator keeps it (emulator-side test data only).
-#[derive(Clone, Debug)]
-pub struct BondCustomer {
-    pub id: String,
-    pub brand_person_id: String,
-    pub details: Map<String, Value>,
-    /// `submitted`, `under_review`, `document_required`, `passed`, `failed`, `timeout`, ...
-    pub kyc_status: Option<String>,
-    pub passed_at: Option<DateTime<Utc>>,
-    /// Documents asked for, with whether each was uploaded.
-    pub documents: Vec<(String, bool)>,
-    pub kyc_runs: usize,
-}
-
-pub(super) fn error(status: StatusCode, code: &str, message: Value) -> Response {
-    let kind = if status.is_client_error() {
-        "Request Error"
-    } else {
-        "Server Error"
-    };
-    (
-        status,
-        Json(json!({"Message": message, "Status": status.as_u16(), "Code": code, "Type": kind})),
-    )
-        .into_response()
-}
-
-pub(super) fn unknown_customer() -> Response {
-    error(
-        StatusCode::NOT_FOUND,
-        "customer_not_found",
-        json!("Customer not found"),
-    )
-}
-
-fn refuse_unauthorized(emu: &Emulator, headers: &HeaderMap) -> Option<Response> {
+/// Bond's 401 unless the request carries the configured key pair.
+pub(super) fn refuse_unauthorized(emu: &Emulator, headers: &HeaderMap) -> Option<Response> {
     let config = emu.config().providers.bond;
     let header = |k: &str| {
         headers
@@ -78,12 +41,6 @@ fn refuse_unauthorized(emu: &Emulator, headers: &HeaderMap) -> Option<Response> 
 
 pub(crate) fn routes() -> Router<Emulator> {
     Router::new()
-        .route(&format!("{BASE}/customers"), post(create_customer))
-        .route(&format!("{BASE}/customers/"), post(create_customer))
-        .route(
-            &format!("{BASE}/customers/{{id}}"),
-            patch(update_customer).get(get_customer),
-        )
         .route(
             &format!("{BASE}/customers/{{id}}/verification-kyc"),
             post(run_kyc).get(kyc_status),
@@ -94,118 +51,6 @@ pub(crate) fn routes() -> Router<Emulator> {
         )
         .route(&format!("{BASE}/simulate/kyc-pass"), post(simulate_pass))
         .route(&format!("{BASE}/simulate/kyc-fail"), post(simulate_fail))
-}
-
-fn missing(body: &Value, required: &[&str]) -> Map<String, Value> {
-    required
-        .iter()
-        .filter(|k| {
-            body.get(**k)
-                .is_none_or(|v| v.is_null() || v.as_str() == Some(""))
-        })
-        .map(|k| ((*k).to_owned(), json!(["Missing data for required field."])))
-        .collect()
-}
-
-async fn create_customer(
-    State(emu): State<Emulator>,
-    headers: HeaderMap,
-    Json(body): Json<Value>,
-) -> Response {
-    if let Some(r) = emu.call("bond_customer_create") {
-        return r;
-    }
-    if let Some(r) = refuse_unauthorized(&emu, &headers) {
-        return r;
-    }
-    let problems = missing(
-        &body,
-        &[
-            "brand_person_id",
-            "dob",
-            "first_name",
-            "last_name",
-            "addresses",
-        ],
-    );
-    if !problems.is_empty() {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "customer_post_schema",
-            Value::Object(problems),
-        );
-    }
-    let id = new_uuid();
-    let customer = BondCustomer {
-        id: id.clone(),
-        brand_person_id: body["brand_person_id"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned(),
-        details: body.as_object().cloned().unwrap_or_default(),
-        kyc_status: None,
-        passed_at: None,
-        documents: Vec::new(),
-        kyc_runs: 0,
-    };
-    emu.inner()
-        .providers
-        .bond
-        .customers
-        .insert(id.clone(), customer.clone());
-    emu.pause("bond_customer_create").await;
-    (StatusCode::CREATED, Json(customer_json(&customer))).into_response()
-}
-
-fn customer_json(c: &BondCustomer) -> Value {
-    let mut v = Value::Object(c.details.clone());
-    v["customer_id"] = json!(c.id);
-    v["brand_person_id"] = json!(c.brand_person_id);
-    v["kyc_status"] = json!(c.kyc_status);
-    v
-}
-
-async fn get_customer(
-    State(emu): State<Emulator>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    if let Some(r) = refuse_unauthorized(&emu, &headers) {
-        return r;
-    }
-    match emu.inner().providers.bond.customers.get(&id) {
-        Some(c) => Json(customer_json(c)).into_response(),
-        None => unknown_customer(),
-    }
-}
-
-async fn update_customer(
-    State(emu): State<Emulator>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Json(body): Json<Value>,
-) -> Response {
-    if let Some(r) = emu.call("bond_customer_update") {
-        return r;
-    }
-    if let Some(r) = refuse_unauthorized(&emu, &headers) {
-        return r;
-    }
-    let mut inner = emu.inner();
-    let Some(c) = inner.providers.bond.customers.get_mut(&id) else {
-        return unknown_customer();
-    };
-    if c.passed_at.is_some() {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "customer_patch_after_kyc",
-            json!("A customer cannot be updated once KYC has passed"),
-        );
-    }
-    for (k, v) in body.as_object().into_iter().flatten() {
-        c.details.insert(k.clone(), v.clone());
-    }
-    Json(customer_json(c)).into_response()
 }
 
 async fn kyc_status(
@@ -235,33 +80,32 @@ async fn kyc_status(
 }
 
 /// `POST …/customers/{id}/verification-kyc`: the run is taken, and its sandbox scenario plays
-/// after the result delay.
+/// after the result delay (preceded by the `submitted` callback when that setting is on).
 async fn run_kyc(
     State(emu): State<Emulator>,
     headers: HeaderMap,
     Path(id): Path<String>,
     Json(body): Json<Value>,
 ) -> Response {
+    let key = key_of(&headers);
+    emu.inner()
+        .providers
+        .bond
+        .received(Endpoint::Kyc, key.as_deref());
     if let Some(r) = emu.call("bond_kyc") {
         return r;
     }
     if let Some(r) = refuse_unauthorized(&emu, &headers) {
         return r;
     }
-    let key = headers
-        .get("idempotency-key")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
     let settings = emu.config().providers.bond;
     let ssn = {
         let mut inner = emu.inner();
         let state = &mut inner.providers.bond;
-        if let Some(refusal) = refuse_kyc(state, &id, key.as_deref(), &body, &settings.program_id) {
+        if let Some(refusal) = refuse_kyc(state, &id, key.as_deref(), &body, &settings) {
             return refusal;
         }
-        if let Some(k) = key {
-            state.keys.insert(k, Instant::now());
-        }
+        state.use_key(key);
         if let Some(c) = state.customers.get_mut(&id) {
             c.kyc_status = Some("submitted".into());
             c.kyc_runs += 1;
@@ -272,6 +116,9 @@ async fn run_kyc(
     let worker = emu.clone();
     let customer = id.clone();
     tokio::spawn(async move {
+        if settings.kyc_status_callback {
+            worker.emit_bond_submitted(&customer).await;
+        }
         tokio::time::sleep(settings.result_delay).await;
         worker.play(&customer, scenario(&ssn)).await;
     });
@@ -279,54 +126,33 @@ async fn run_kyc(
     Json(json!({"customer_id": id, "status": "submitted"})).into_response()
 }
 
-/// Bond's refusal of a KYC run, if any, in Bond's order: a key seen within 24 h, an unknown customer, one
-/// that passed already, missing fields, an unknown program.
+/// Bond's refusal of a KYC run, if any, in Bond's order: a key used within 24 h, an unknown
+/// customer, one that passed already, the schema (Bond's Python-dict body).
 fn refuse_kyc(
     state: &super::State,
     id: &str,
     key: Option<&str>,
     body: &Value,
-    program_id: &str,
+    settings: &Settings,
 ) -> Option<Response> {
-    if key.is_some_and(|k| {
-        state
-            .keys
-            .get(k)
-            .is_some_and(|seen| seen.elapsed() < KEY_LIFETIME)
-    }) {
-        return Some(error(
-            StatusCode::CONFLICT,
-            "idempotency_key_exists",
-            json!("A request with this Idempotency-Key was already received"),
-        ));
+    if state.key_in_use(key) {
+        return Some(key_exists());
     }
     let Some(customer) = state.customers.get(id) else {
         return Some(unknown_customer());
     };
     if let Some(at) = customer.passed_at {
-        let when = at.to_rfc3339_opts(SecondsFormat::Micros, false);
         return Some(error(
             StatusCode::BAD_REQUEST,
-            "kyc_already_passed",
-            json!(format!("KYC already passed at {when}")),
+            "kyc_post_error",
+            json!(format!(
+                "KYC already completed successfully on {}",
+                bond_time(at)
+            )),
         ));
     }
-    let problems = missing(body, &["program_id", "ssn", "phone", "email"]);
-    if !problems.is_empty() {
-        return Some(error(
-            StatusCode::BAD_REQUEST,
-            "kyc_post_schema",
-            Value::Object(problems),
-        ));
-    }
-    if body["program_id"].as_str() != Some(program_id) {
-        return Some(error(
-            StatusCode::BAD_REQUEST,
-            "kyc_post_schema",
-            json!({"program_id": ["Unknown program."]}),
-        ));
-    }
-    None
+    let problems = validate::kyc(body, &settings.program_id, settings.ip_required);
+    (!problems.is_empty()).then(|| kyc_schema(&problems))
 }
 
 #[derive(Deserialize)]

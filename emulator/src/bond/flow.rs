@@ -1,12 +1,16 @@
 //! What happens at Bond after a KYC run is taken: the scenario each sandbox SSN plays, document
-//! uploads, the decision; and the webhooks each step sends, in Bond's envelope, signed with
-//! `Bond-Signature` when they are sent.
+//! uploads, the decision; and the webhooks each step sends, in Bond's envelope
+//! (`{"event", "customer_id", "occurred_at", …}`, `occurred_at` in RFC 3339 or, with
+//! `seed_date_format`, as Bond's docs write it), signed with `Bond-Signature` when they are sent.
+//! With `kyc_status_callback`, an accepted run first sends Bond's documented first callback,
+//! `{"customer_id": "…", "kyc_status": "submitted"}`.
 
 use chrono::{SecondsFormat, Utc};
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
 
+use super::errors::bond_time;
 use super::upload::upload_link;
 use super::Bond;
 use crate::delivery::Event;
@@ -52,8 +56,13 @@ pub(super) enum Scenario {
 impl Emulator {
     /// Record a Bond webhook (signed when sent) and send it the way the settings say.
     async fn emit_bond(&self, event: &str, customer_id: &str, extra: Value) {
+        let seed_format = self.config().providers.bond.seed_date_format;
         self.emit(Bond::NAME, chrono::Duration::microseconds(1), |at| {
-            let occurred_at = at.to_rfc3339_opts(SecondsFormat::Micros, false);
+            let occurred_at = if seed_format {
+                bond_time(at)
+            } else {
+                at.to_rfc3339_opts(SecondsFormat::Micros, false)
+            };
             let mut body =
                 json!({"event": event, "customer_id": customer_id, "occurred_at": occurred_at});
             for (k, v) in extra.as_object().into_iter().flatten() {
@@ -65,6 +74,24 @@ impl Emulator {
                 resource_id: customer_id.to_owned(),
                 created_utc: occurred_at,
                 body: body.to_string(),
+            }
+        })
+        .await;
+    }
+
+    /// Bond's first callback of a KYC run, exactly as documented: no `event`, no time.
+    pub(super) async fn emit_bond_submitted(&self, customer_id: &str) {
+        self.emit(Bond::NAME, chrono::Duration::microseconds(1), |at| {
+            let created = at.to_rfc3339_opts(SecondsFormat::Micros, false);
+            Event {
+                event_id: format!("kyc_status.submitted|{customer_id}|{created}"),
+                event_type: "kyc_status.submitted".to_owned(),
+                resource_id: customer_id.to_owned(),
+                created_utc: created,
+                body: format!(
+                    "{{\"customer_id\": {}, \"kyc_status\": \"submitted\"}}",
+                    Value::from(customer_id)
+                ),
             }
         })
         .await;

@@ -41,7 +41,7 @@ async fn ondato_flow(stack: &LocalStack) -> (String, String) {
         "first_name": "Zelda", "middle_name": "Ophelia", "last_name": "Quimby", "date_of_birth": "1987-06-05",
         "email": "zelda.quimby@example.org", "phone": "5550123456", "phone_country_code": "1",
         "country_code": "US", "personal_code": "39001011234", "ssn": "123-45-6789", "ip": "198.51.100.7",
-        "address": {"street": "742 Evergreen Terrace", "city": "Springfield", "zip_code": "49007", "country": "US"}
+        "address": {"street": "742 Evergreen Terrace", "city": "Springfield", "state": "MI", "zip_code": "49007", "country": "US"}
     });
     let created = post_json(
         &format!("{}/v1/verifications", stack.api_url),
@@ -87,7 +87,7 @@ async fn bond_flow(stack: &LocalStack) {
         "first_name": "Yolanda", "last_name": "Xerxes", "date_of_birth": "1979-03-14",
         "email": "yolanda.xerxes@example.net", "phone": "2025550199", "phone_country_code": "1",
         "ssn": "321-54-9876", "ip": "203.0.113.77",
-        "address": {"street": "9 Quarry Lane", "city": "Boston", "zip_code": "02108", "country": "US"}
+        "address": {"street": "9 Quarry Lane", "city": "Boston", "state": "MA", "zip_code": "02108", "country": "US"}
     });
     let bond = post_keyed(
         &format!("{}/v1/verifications", stack.api_url),
