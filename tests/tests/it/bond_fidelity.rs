@@ -184,3 +184,152 @@ async fn a_patch_while_bond_decides_is_409_naming_the_attempt_and_sends_nothing(
     assert_eq!(refused.body["error"]["verification_id"], id);
     assert_eq!(stack.emulator.counters(), before, "nothing went to Bond");
 }
+
+#[tokio::test]
+async fn a_lost_customer_answer_then_a_retry_is_one_bond_customer_and_one_kyc() {
+    // Bond makes the customer but answers after our timeout; the client retries with its key.
+    let stack = bond_stack(&[("PROVIDER_TIMEOUT_MS", "700")], Default::default()).await;
+    stack
+        .emulator
+        .delay_next("bond_customer_create", Duration::from_millis(1500), 1);
+    let first = post_keyed(&url(&stack), "lost-customer", &body("cus_bond_lost")).await;
+    assert_eq!(first.refusal(), (504, "provider_timeout"), "{}", first.raw);
+    let retried = post_keyed(&url(&stack), "lost-customer", &body("cus_bond_lost")).await;
+    assert_eq!(retried.status, 201, "{}", retried.raw);
+    let counters = stack.emulator.counters();
+    assert_eq!(counters["bond_customers_created"], 1, "one Bond customer");
+    assert_eq!(counters["bond_kyc_runs"], 1, "one KYC submission");
+    let keys = stack.emulator.bond_customer_keys();
+    assert_eq!(keys.len(), 2);
+    assert!(
+        keys[0].is_some() && keys[0] == keys[1],
+        "the retry sent the same key: {keys:?}"
+    );
+    let id = retried.body["id"].as_str().unwrap();
+    let done = status_becomes(&stack, id, "approved").await;
+    assert_eq!(done["customer_id"], "cus_bond_lost");
+    assert_eq!(verification_count(&stack).await, 1);
+}
+
+#[tokio::test]
+async fn a_lost_kyc_answer_retried_meets_bonds_lowercase_409_and_is_one_submission() {
+    let stack = bond_stack(
+        &[("PROVIDER_TIMEOUT_MS", "700")],
+        emulator::bond::Settings {
+            result_delay: Duration::from_millis(2500),
+            ..Default::default()
+        },
+    )
+    .await;
+    stack
+        .emulator
+        .delay_next("bond_kyc", Duration::from_millis(1500), 1);
+    let first = post_keyed(&url(&stack), "lost-kyc", &body("cus_bond_lost_kyc")).await;
+    assert_eq!(first.refusal(), (504, "provider_timeout"), "{}", first.raw);
+    let retried = post_keyed(&url(&stack), "lost-kyc", &body("cus_bond_lost_kyc")).await;
+    assert_eq!(retried.status, 201, "{}", retried.raw);
+    let kyc_keys = stack.emulator.bond_kyc_keys();
+    assert_eq!(
+        kyc_keys.len(),
+        2,
+        "the retry reached Bond and was refused as a repeat"
+    );
+    assert_eq!(kyc_keys[0], kyc_keys[1]);
+    assert_eq!(stack.emulator.counters()["bond_kyc_runs"], 1);
+    assert_eq!(verification_count(&stack).await, 1);
+    let id = retried.body["id"].as_str().unwrap();
+    status_becomes(&stack, id, "approved").await;
+}
+
+#[tokio::test]
+async fn a_patch_after_a_refused_kyc_sends_a_new_bond_key() {
+    // The program requires an IP; the create without one is refused by Bond, then corrected.
+    let stack = bond_stack(
+        &[],
+        emulator::bond::Settings {
+            ip_required: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    let mut without_ip = body("cus_bond_no_ip");
+    without_ip["applicant"]
+        .as_object_mut()
+        .unwrap()
+        .remove("ip");
+    let refused = post_json(&url(&stack), &without_ip).await;
+    assert_eq!(
+        refused.refusal(),
+        (400, "validation_failed"),
+        "{}",
+        refused.raw
+    );
+    assert!(
+        refused.body["error"]["fields"]["applicant.ip"].is_array(),
+        "{}",
+        refused.raw
+    );
+    let id = items(&stack)
+        .await
+        .into_iter()
+        .find_map(|i| {
+            (i.get("kind")?.as_s().ok()? == "verification")
+                .then(|| i.get("id")?.as_s().ok().cloned())
+                .flatten()
+        })
+        .expect("the verification stays, pending, for a correction");
+    let corrected = patch(&stack, &id, None, &json!({"applicant": applicant()})).await;
+    assert_eq!(corrected.status, 200, "{}", corrected.raw);
+    let keys = stack.emulator.bond_kyc_keys();
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    assert!(
+        keys[0].is_some() && keys[1].is_some() && keys[0] != keys[1],
+        "a new key: {keys:?}"
+    );
+    status_becomes(&stack, &id, "approved").await;
+}
+
+#[tokio::test]
+async fn bonds_documented_date_format_flows_through_and_the_newest_event_still_wins() {
+    let stack = bond_stack(
+        &[],
+        emulator::bond::Settings {
+            seed_date_format: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    stack.emulator.set_auto_deliver(false);
+    let mut b = body("cus_bond_seed_dates");
+    b["applicant"]["ssn"] = json!("000-00-0000"); // Bond's sandbox: under review
+    let created = post_json(&url(&stack), &b).await;
+    assert_eq!(created.status, 201, "{}", created.raw);
+    let id = created.body["id"].as_str().unwrap();
+    wait_for_deliveries(&stack, 1).await;
+    let customer = bond_customer_of(&stack, id).await;
+    let pass = post_json(
+        &format!("{}/bond/api/v0.1/simulate/kyc-pass", stack.emulator.base_url()),
+        &json!({"customer_id": customer, "program_id": stack.emulator.config().providers.bond.program_id}),
+    )
+    .await;
+    assert_eq!(pass.status, 200, "{}", pass.raw);
+    wait_for_deliveries(&stack, 2).await;
+    for d in stack.emulator.deliveries() {
+        let sent: Value = serde_json::from_str(&d.body_for_tests()).unwrap();
+        let written = sent["occurred_at"].as_str().unwrap_or_default().to_owned();
+        assert_eq!(
+            written.get(10..11),
+            Some("-"),
+            "the documented form: {written}"
+        );
+    }
+    // The decision first, then the older review: parsed, ordered, the decision stays.
+    deliver_until_acked(&stack, 1).await;
+    deliver_until_acked(&stack, 0).await;
+    let v = fetch(&stack, id).await;
+    assert_eq!(v["status"], "approved", "{v}");
+    assert!(
+        !statuses(&v).contains(&"in_review".to_owned()),
+        "the older review never applied: {v}"
+    );
+}
