@@ -201,6 +201,6 @@ fn config() -> BondConfig {
         authorization: SecretString::from("auth".to_owned()),
         program_id: "prog".into(),
         webhook_secrets: vec![SecretString::from("whsec_bench".to_owned())],
-        signature_tolerance_secs: 300,
+        signature: signature::SignatureScheme::default(),
     }
 }

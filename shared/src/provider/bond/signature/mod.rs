@@ -122,7 +122,7 @@ fn digest_matches(
     digest: Digest,
     value: &str,
 ) -> bool {
-    let Some(bytes) = encoding.decode(value, digest.len()) else {
+    let Some(bytes) = encoding.decode(value, digest.output_len()) else {
         return false;
     };
     match digest {

@@ -109,7 +109,7 @@ pub enum Digest {
 
 impl Digest {
     /// Digest length in bytes.
-    pub fn len(self) -> usize {
+    pub fn output_len(self) -> usize {
         match self {
             Self::Sha256 => 32,
             Self::Sha1 => 20,
