@@ -1,6 +1,7 @@
 //! The local stack: everything `make dev` runs and the integration tests start, on loopback.
 
 pub mod api;
+pub mod capture;
 pub mod dynamodb_local;
 pub mod iam;
 pub mod stack;

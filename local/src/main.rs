@@ -8,6 +8,9 @@
 //! `kyc-local with-dynamodb -- CMD [ARGS…]` starts one DynamoDB Local, runs CMD with
 //! `DYNAMODB_ENDPOINT` pointing at it (and a second start refused), and stops it when CMD ends,
 //! exiting with CMD's status: `make test` runs every test under one.
+//!
+//! `kyc-local verify-capture --provider bond --secret-env VAR FILE` names the `Bond-Signature`
+//! settings that verify one captured real delivery ([`local_stack::capture`]).
 
 use std::collections::HashMap;
 
@@ -48,8 +51,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .unwrap_or(&args[1..]);
             std::process::exit(with_dynamodb(command)?)
         }
+        Some("verify-capture") => std::process::exit(local_stack::capture::main(&args[1..])),
         Some(other) => Err(format!(
-            "unknown command {other:?}; run without arguments for the local stack"
+            "unknown command {other:?}; run without arguments for the local stack, \
+             or with with-dynamodb or verify-capture"
         )
         .into()),
         None => tokio::runtime::Runtime::new()?.block_on(dev()),

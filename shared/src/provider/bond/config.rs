@@ -1,10 +1,11 @@
 //! Bond's settings: the API base, the key pair, the program, and the webhook secrets (several
-//! while rotating) with the signature tolerance, from `BOND_*` variables.
+//! while rotating) with the signature scheme and its tolerance, from `BOND_*` variables.
 
 use std::sync::Arc;
 
 use secrecy::SecretString;
 
+use super::signature::SignatureScheme;
 use super::{BondAdapter, NAME};
 use crate::config::env::{ConfigError, Env};
 use crate::domain::ProviderName;
@@ -19,7 +20,8 @@ pub struct BondConfig {
     pub program_id: String,
     /// Every webhook secret currently accepted (more than one while rotating).
     pub webhook_secrets: Vec<SecretString>,
-    pub signature_tolerance_secs: i64,
+    /// How `Bond-Signature` is checked (`BOND_SIGNATURE_*`), validated once here.
+    pub signature: SignatureScheme,
     /// How many pages of 50 customers to search when a repeated customer request must be found
     /// again (Bond offers no search by our id).
     pub customer_lookup_pages: u32,
@@ -33,11 +35,7 @@ impl BondConfig {
             identity: env.required("BOND_IDENTITY")?,
             authorization: SecretString::from(env.required("BOND_AUTHORIZATION")?),
             program_id: env.required("BOND_PROGRAM_ID")?,
-            signature_tolerance_secs: env.number(
-                "BOND_SIGNATURE_TOLERANCE_SECONDS",
-                300,
-                "must be a whole number of seconds",
-            )?,
+            signature: SignatureScheme::from_env(env)?,
             customer_lookup_pages: env.number(
                 "BOND_CUSTOMER_LOOKUP_PAGES",
                 20,
@@ -87,7 +85,7 @@ mod tests {
     fn bond_needs_each_of_its_own_settings() {
         let c = load(&full()).unwrap();
         assert_eq!(c.webhook_secrets.len(), 2);
-        assert_eq!(c.signature_tolerance_secs, 300);
+        assert_eq!(c.signature, SignatureScheme::default());
         for name in full().keys() {
             let mut vars = full();
             vars.remove(name);
@@ -99,10 +97,13 @@ mod tests {
     }
 
     #[test]
-    fn a_bad_base_url_or_tolerance_is_named() {
+    fn a_bad_base_url_or_signature_setting_is_named() {
         for (name, value) in [
             ("BOND_BASE_URL", "sandbox.bond.tech"),
             ("BOND_SIGNATURE_TOLERANCE_SECONDS", "five minutes"),
+            ("BOND_SIGNATURE_LAYOUT", "t:body"),
+            ("BOND_SIGNATURE_ENCODING", "base32"),
+            ("BOND_SIGNATURE_ACCEPT_SHA1", "1"),
         ] {
             let mut vars = full();
             vars.insert(name, value);

@@ -21,11 +21,11 @@ pub(super) fn authenticate(
         .map(|v| v.to_str().map_err(|_| AuthError::Invalid))
         .transpose()?;
     signature::verify(
+        &config.signature,
         &config.webhook_secrets,
         header,
         webhook.body,
         now,
-        config.signature_tolerance_secs,
     )
 }
 
