@@ -333,3 +333,62 @@ async fn bonds_documented_date_format_flows_through_and_the_newest_event_still_w
         "the older review never applied: {v}"
     );
 }
+
+/// A Bond stack whose deliveries keep the `t` Bond first signed them with, 600 s ago.
+async fn aged_signature_stack(env: &[(&str, &str)]) -> LocalStack {
+    bond_stack(
+        env,
+        emulator::bond::Settings {
+            resign_retries: false,
+            signature_age_seconds: 600,
+            ..Default::default()
+        },
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_retry_ten_minutes_later_with_its_original_t_is_applied_exactly_once() {
+    let stack = aged_signature_stack(&[]).await;
+    let created = post_json(&url(&stack), &body("cus_bond_aged")).await;
+    assert_eq!(created.status, 201, "{}", created.raw);
+    let id = created.body["id"].as_str().unwrap();
+    status_becomes(&stack, id, "approved").await;
+    let before = fetch(&stack, id).await;
+    // Bond's retry of the same delivery, still carrying its first `t`.
+    assert_eq!(stack.emulator.deliver(0).await, Some(200));
+    let after = fetch(&stack, id).await;
+    assert_eq!(before["history"], after["history"], "applied once");
+    assert!(stack.emulator.deliveries()[0]
+        .attempts
+        .iter()
+        .all(|a| a.status == Some(200)));
+}
+
+#[tokio::test]
+async fn with_a_300_second_tolerance_the_old_t_is_401_and_the_reconciler_repairs_the_state() {
+    let stack = aged_signature_stack(&[
+        ("BOND_SIGNATURE_TOLERANCE_SECONDS", "300"),
+        ("RECONCILE_QUIET_SECONDS", "0"),
+    ])
+    .await;
+    let created = post_json(&url(&stack), &body("cus_bond_aged_strict")).await;
+    assert_eq!(created.status, 201, "{}", created.raw);
+    let id = created.body["id"].as_str().unwrap();
+    wait_for_deliveries(&stack, 1).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let attempts = &stack.emulator.deliveries()[0].attempts;
+    assert_eq!(
+        attempts.first().and_then(|a| a.status),
+        Some(401),
+        "{attempts:?}"
+    );
+    assert_ne!(fetch(&stack, id).await["status"], "approved");
+    let report = reconcile(&stack).await;
+    let repaired = fetch(&stack, id).await;
+    assert_eq!(repaired["status"], "approved", "{repaired} {report}");
+    assert_eq!(
+        repaired["history"].as_array().unwrap().last().unwrap()["source"],
+        "reconcile"
+    );
+}
