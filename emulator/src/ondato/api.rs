@@ -106,17 +106,14 @@ async fn create_idv(
     if let Some(r) = refuse_unauthorized(&emu, &headers) {
         return r;
     }
-    let Some(setup_id) = body.get("setupId").and_then(Value::as_str) else {
-        return (
-            StatusCode::BAD_REQUEST,
-            Json(json!({"errors": {"setupId": ["The SetupId field is required."]}})),
-        )
-            .into_response();
-    };
+    let problems = super::validate::check_create(&emu.config().providers.ondato, &body);
+    if !problems.is_empty() {
+        return problems.into_response();
+    }
     let now = Utc::now();
     let idv = Idv {
         id: new_uuid(),
-        setup_id: setup_id.to_owned(),
+        setup_id: body["setupId"].as_str().unwrap_or_default().to_owned(),
         external_reference_id: body
             .get("externalReferenceId")
             .and_then(Value::as_str)

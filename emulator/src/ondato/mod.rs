@@ -7,12 +7,15 @@
 //!   and the operator control `POST /_emulator/identifications/{id}/update`;
 //! - `flow`: the state machine the page drives, each step emitting the webhooks Ondato sends;
 //! - `page`: the hosted page and its form actions;
-//! - `model`: IDVs and identifications in Ondato's JSON.
+//! - `model`: IDVs and identifications in Ondato's JSON;
+//! - `validate`: what a create is refused for (an unknown setup, a prefill not in Ondato's
+//!   formats), in ASP.NET's problem-details form.
 
 mod api;
 mod flow;
 mod model;
 mod page;
+mod validate;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -35,8 +38,10 @@ pub struct Settings {
     pub client_id: String,
     pub client_secret: String,
     pub application_id: String,
-    /// The setup the functions create IDVs with (the emulator accepts any).
+    /// The setup the functions are told to create IDVs with; keep it among `setups`.
     pub setup_id: String,
+    /// The IDV setups this Ondato account has: a create naming another is refused.
+    pub setups: Vec<String>,
     /// Where webhooks go (`…/v1/webhooks/ondato`); none: events are only recorded.
     pub webhook_url: Option<String>,
     pub webhook_username: String,
@@ -44,13 +49,16 @@ pub struct Settings {
     pub token_ttl: Duration,
 }
 
+const DEFAULT_SETUP_ID: &str = "00000000-0000-4000-8000-0000000005e7";
+
 impl Default for Settings {
     fn default() -> Self {
         Self {
             client_id: "local-client".into(),
             client_secret: "local-client-secret".into(),
             application_id: "00000000-0000-4000-8000-00000000a991".into(),
-            setup_id: "00000000-0000-4000-8000-0000000005e7".into(),
+            setup_id: DEFAULT_SETUP_ID.into(),
+            setups: vec![DEFAULT_SETUP_ID.into()],
             webhook_url: None,
             webhook_username: "ondato".into(),
             webhook_password: "local-webhook-password".into(),
