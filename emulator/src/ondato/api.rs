@@ -155,7 +155,7 @@ async fn get_idv(
         return r;
     }
     match emu.idv(&id) {
-        Some(idv) => Json(idv.to_json()).into_response(),
+        Some(idv) => Json(emu.config().providers.ondato.shown(idv.to_json())).into_response(),
         None => (StatusCode::NOT_FOUND, Json(json!({"message": "Not found"}))).into_response(),
     }
 }
@@ -198,10 +198,11 @@ async fn get_kyc(
     if let Some(r) = refuse_unauthorized(&emu, &headers) {
         return r;
     }
+    let settings = emu.config().providers.ondato;
     let inner = emu.inner();
     let state = &inner.providers.ondato;
     match state.kycs.get(&id) {
-        Some(kyc) => Json(kyc.to_json(state.idvs.get(&kyc.idv_id))).into_response(),
+        Some(kyc) => Json(settings.shown(kyc.to_json(state.idvs.get(&kyc.idv_id)))).into_response(),
         None => (StatusCode::NOT_FOUND, Json(json!({"message": "Not found"}))).into_response(),
     }
 }

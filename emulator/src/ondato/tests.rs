@@ -260,3 +260,73 @@ async fn a_phone_number_sent_as_a_string_is_refused_at_its_field_path() {
     let body = json!({"setupId": Settings::default().setup_id, "registration": fixed});
     assert_eq!(post_idv(&emu, body).await.status, 201);
 }
+
+#[tokio::test]
+async fn with_external_reference_id_omitted_no_idv_identification_or_webhook_shows_it() {
+    let emu = emulator();
+    emu.update(|c| c.providers.ondato.omit_external_reference_id = true);
+    let idv = create_idv(&emu).await;
+    assert!(emu.finish(&idv, Outcome::Approve, None).await);
+    let bearer = format!("Bearer {}", token(&emu).await);
+    let auth = [("authorization", bearer.as_str())];
+    let got = call(
+        &emu,
+        "GET",
+        &format!("/v1/identity-verifications/{idv}"),
+        &auth,
+        None,
+    )
+    .await;
+    let got = got.json();
+    assert_eq!(got["id"], idv.as_str());
+    assert!(got.get("externalReferenceId").is_none(), "{got}");
+    let kyc = got["step"]["kycIdentification"]["id"].as_str().unwrap();
+    let k = call(
+        &emu,
+        "GET",
+        &format!("/v1/identifications/{kyc}"),
+        &auth,
+        None,
+    )
+    .await;
+    let k = k.json();
+    assert_eq!(k["identityVerificationId"], idv.as_str());
+    assert!(k.get("externalReferenceId").is_none(), "{k}");
+    let deliveries = emu.deliveries();
+    assert_eq!(deliveries.len(), 5);
+    for d in deliveries {
+        let body: serde_json::Value = serde_json::from_str(&d.body).unwrap();
+        assert!(body["payload"]["id"].is_string(), "{}", d.body);
+        assert!(
+            body["payload"].get("externalReferenceId").is_none(),
+            "{}",
+            d.body
+        );
+    }
+    // Switched back, Ondato shows the reference the IDV was created with.
+    emu.update(|c| c.providers.ondato.omit_external_reference_id = false);
+    let got = call(
+        &emu,
+        "GET",
+        &format!("/v1/identity-verifications/{idv}"),
+        &auth,
+        None,
+    )
+    .await;
+    assert_eq!(got.json()["externalReferenceId"], "ver_1");
+}
+
+#[test]
+fn when_the_config_control_sets_omit_external_reference_id_should_show_it_back() {
+    let mut c = EmulatorConfig::default();
+    assert_eq!(c.describe()["ondato_omit_external_reference_id"], false);
+    let patch = json!({"ondato_omit_external_reference_id": true});
+    c.apply_patch(patch.as_object().unwrap()).unwrap();
+    assert!(c.providers.ondato.omit_external_reference_id);
+    assert_eq!(c.describe()["ondato_omit_external_reference_id"], true);
+    let keep = json!({"ondato_omit_external_reference_id": null});
+    c.apply_patch(keep.as_object().unwrap()).unwrap();
+    assert!(c.providers.ondato.omit_external_reference_id);
+    let wrong = json!({"ondato_omit_external_reference_id": "yes"});
+    assert!(c.apply_patch(wrong.as_object().unwrap()).is_err());
+}
