@@ -106,17 +106,14 @@ async fn create_idv(
     if let Some(r) = refuse_unauthorized(&emu, &headers) {
         return r;
     }
-    let Some(setup_id) = body.get("setupId").and_then(Value::as_str) else {
-        return (
-            StatusCode::BAD_REQUEST,
-            Json(json!({"errors": {"setupId": ["The SetupId field is required."]}})),
-        )
-            .into_response();
-    };
+    let problems = super::validate::check_create(&emu.config().providers.ondato, &body);
+    if !problems.is_empty() {
+        return problems.into_response();
+    }
     let now = Utc::now();
     let idv = Idv {
         id: new_uuid(),
-        setup_id: setup_id.to_owned(),
+        setup_id: body["setupId"].as_str().unwrap_or_default().to_owned(),
         external_reference_id: body
             .get("externalReferenceId")
             .and_then(Value::as_str)
@@ -158,7 +155,7 @@ async fn get_idv(
         return r;
     }
     match emu.idv(&id) {
-        Some(idv) => Json(idv.to_json()).into_response(),
+        Some(idv) => Json(emu.config().providers.ondato.shown(idv.to_json())).into_response(),
         None => (StatusCode::NOT_FOUND, Json(json!({"message": "Not found"}))).into_response(),
     }
 }
@@ -201,10 +198,11 @@ async fn get_kyc(
     if let Some(r) = refuse_unauthorized(&emu, &headers) {
         return r;
     }
+    let settings = emu.config().providers.ondato;
     let inner = emu.inner();
     let state = &inner.providers.ondato;
     match state.kycs.get(&id) {
-        Some(kyc) => Json(kyc.to_json(state.idvs.get(&kyc.idv_id))).into_response(),
+        Some(kyc) => Json(settings.shown(kyc.to_json(state.idvs.get(&kyc.idv_id)))).into_response(),
         None => (StatusCode::NOT_FOUND, Json(json!({"message": "Not found"}))).into_response(),
     }
 }

@@ -42,19 +42,23 @@ impl Emulator {
     }
 
     fn idv_event_payload(&self, idv_id: &str) -> Option<Value> {
-        self.inner()
+        let settings = self.config().providers.ondato;
+        let idv = self
+            .inner()
             .providers
             .ondato
             .idvs
             .get(idv_id)
-            .map(Idv::to_json)
+            .map(Idv::to_json)?;
+        Some(settings.shown(idv))
     }
 
     fn kyc_event_payload(&self, kyc_id: &str) -> Option<Value> {
+        let settings = self.config().providers.ondato;
         let inner = self.inner();
         let state = &inner.providers.ondato;
         let kyc = state.kycs.get(kyc_id)?;
-        Some(kyc.to_json(state.idvs.get(&kyc.idv_id)))
+        Some(settings.shown(kyc.to_json(state.idvs.get(&kyc.idv_id))))
     }
 
     async fn set_idv_status(&self, idv_id: &str, status: &str) {

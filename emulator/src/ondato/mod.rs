@@ -7,12 +7,15 @@
 //!   and the operator control `POST /_emulator/identifications/{id}/update`;
 //! - `flow`: the state machine the page drives, each step emitting the webhooks Ondato sends;
 //! - `page`: the hosted page and its form actions;
-//! - `model`: IDVs and identifications in Ondato's JSON.
+//! - `model`: IDVs and identifications in Ondato's JSON;
+//! - `validate`: what a create is refused for (an unknown setup, a prefill not in Ondato's
+//!   formats), in ASP.NET's problem-details form.
 
 mod api;
 mod flow;
 mod model;
 mod page;
+mod validate;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -25,6 +28,9 @@ use crate::{Emulator, Provider};
 pub use model::{Idv, Kyc};
 pub use page::REJECT_REASONS;
 
+/// The `POST /_emulator/config` key of [`Settings::omit_external_reference_id`].
+const OMIT_EXTERNAL_REFERENCE_ID: &str = "ondato_omit_external_reference_id";
+
 /// The marker the registry names.
 pub struct Ondato;
 
@@ -35,8 +41,13 @@ pub struct Settings {
     pub client_id: String,
     pub client_secret: String,
     pub application_id: String,
-    /// The setup the functions create IDVs with (the emulator accepts any).
+    /// The setup the functions are told to create IDVs with; keep it among `setups`.
     pub setup_id: String,
+    /// The IDV setups this Ondato account has: a create naming another is refused.
+    pub setups: Vec<String>,
+    /// Leave `externalReferenceId` out of IDVs, identifications and webhook payloads, as when
+    /// an integrator never sent one: the adapter must then find a verification by Ondato's ids.
+    pub omit_external_reference_id: bool,
     /// Where webhooks go (`…/v1/webhooks/ondato`); none: events are only recorded.
     pub webhook_url: Option<String>,
     pub webhook_username: String,
@@ -44,18 +55,34 @@ pub struct Settings {
     pub token_ttl: Duration,
 }
 
+const DEFAULT_SETUP_ID: &str = "00000000-0000-4000-8000-0000000005e7";
+
 impl Default for Settings {
     fn default() -> Self {
         Self {
             client_id: "local-client".into(),
             client_secret: "local-client-secret".into(),
             application_id: "00000000-0000-4000-8000-00000000a991".into(),
-            setup_id: "00000000-0000-4000-8000-0000000005e7".into(),
+            setup_id: DEFAULT_SETUP_ID.into(),
+            setups: vec![DEFAULT_SETUP_ID.into()],
+            omit_external_reference_id: false,
             webhook_url: None,
             webhook_username: "ondato".into(),
             webhook_password: "local-webhook-password".into(),
             token_ttl: Duration::from_secs(3600),
         }
+    }
+}
+
+impl Settings {
+    /// An IDV's or an identification's JSON as Ondato shows it, in API answers and webhooks.
+    pub(crate) fn shown(&self, mut resource: Value) -> Value {
+        if self.omit_external_reference_id {
+            if let Some(o) = resource.as_object_mut() {
+                o.remove("externalReferenceId");
+            }
+        }
+        resource
     }
 }
 
@@ -125,13 +152,29 @@ impl Provider for Ondato {
         )
     }
 
-    /// `{"webhook_url": "…"}` redirects Ondato's webhooks (`null` leaves it as it is).
+    /// `{"webhook_url": "…"}` redirects Ondato's webhooks (`null` leaves it as it is);
+    /// `{"ondato_omit_external_reference_id": true}` leaves `externalReferenceId` out of what
+    /// Ondato shows (`null` leaves it as it is).
     fn apply_setting(s: &mut Settings, key: &str, value: &Value) -> Option<Result<(), String>> {
+        if key == OMIT_EXTERNAL_REFERENCE_ID {
+            return Some(match value {
+                Value::Null => Ok(()),
+                Value::Bool(on) => {
+                    s.omit_external_reference_id = *on;
+                    Ok(())
+                }
+                _ => Err(format!("{OMIT_EXTERNAL_REFERENCE_ID} is true or false")),
+            });
+        }
         crate::provider::webhook_url_setting("webhook_url", &mut s.webhook_url, key, value)
     }
 
     fn describe_settings(s: &Settings, out: &mut Map<String, Value>) {
         out.insert("webhook_url".into(), json!(s.webhook_url));
+        out.insert(
+            OMIT_EXTERNAL_REFERENCE_ID.into(),
+            json!(s.omit_external_reference_id),
+        );
     }
 }
 

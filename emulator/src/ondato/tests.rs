@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use super::{Ondato, Settings};
-use crate::testing::{call, emulator};
+use crate::testing::{call, emulator, Answer};
 use crate::{Emulator, EmulatorConfig, Outcome, Provider};
 
 async fn token(emu: &Emulator) -> String {
@@ -23,17 +23,22 @@ async fn token(emu: &Emulator) -> String {
     a.json()["access_token"].as_str().unwrap().to_owned()
 }
 
-async fn create_idv(emu: &Emulator) -> String {
+/// `POST /v1/identity-verifications` with this body, with a fresh token.
+async fn post_idv(emu: &Emulator, body: serde_json::Value) -> Answer {
     let bearer = format!("Bearer {}", token(emu).await);
-    let body = json!({"setupId": "s-1", "externalReferenceId": "ver_1"}).to_string();
-    let a = call(
+    call(
         emu,
         "POST",
         "/v1/identity-verifications",
         &[("authorization", &bearer)],
-        Some(body),
+        Some(body.to_string()),
     )
-    .await;
+    .await
+}
+
+async fn create_idv(emu: &Emulator) -> String {
+    let body = json!({"setupId": Settings::default().setup_id, "externalReferenceId": "ver_1"});
+    let a = post_idv(emu, body).await;
     assert_eq!(a.status, 201, "{}", a.text);
     a.json()["id"].as_str().unwrap().to_owned()
 }
@@ -193,4 +198,135 @@ async fn when_served_under_a_prefix_should_keep_forms_and_redirects_under_it() {
     assert_eq!(a.status, 303);
     assert_eq!(a.headers["location"], format!("/t/9/?id={idv}").as_str());
     assert_eq!(emu.idv(&idv).unwrap().status, "InProgress");
+}
+
+#[tokio::test]
+async fn an_unknown_setup_is_refused_with_problem_details() {
+    let emu = emulator();
+    for body in [
+        json!({"setupId": "3fa85f64-5717-4562-b3fc-2c963f66afa6", "externalReferenceId": "ver_1"}),
+        json!({"externalReferenceId": "ver_1"}),
+    ] {
+        let a = post_idv(&emu, body.clone()).await;
+        assert_eq!(a.status, 400, "{body}");
+        assert_eq!(
+            a.headers["content-type"],
+            "application/problem+json; charset=utf-8"
+        );
+        let v = a.json();
+        assert_eq!(
+            v["type"],
+            "https://tools.ietf.org/html/rfc9110#section-15.5.1"
+        );
+        assert_eq!(v["title"], "One or more validation errors occurred.");
+        assert_eq!(v["status"], 400);
+        assert!(v["errors"]["SetupId"][0].is_string(), "{v}");
+    }
+    assert!(
+        emu.inner().providers.ondato.idvs.is_empty(),
+        "nothing created"
+    );
+}
+
+#[tokio::test]
+async fn any_setup_the_account_has_is_accepted() {
+    let mut config = EmulatorConfig::default();
+    config.providers.ondato.setups = vec!["setup-a".into(), "setup-b".into()];
+    let emu = Emulator::new(config);
+    let a = post_idv(&emu, json!({"setupId": "setup-b"})).await;
+    assert_eq!(a.status, 201, "{}", a.text);
+    let id = a.json()["id"].as_str().unwrap().to_owned();
+    assert_eq!(emu.idv(&id).unwrap().setup_id, "setup-b");
+}
+
+#[tokio::test]
+async fn a_phone_number_sent_as_a_string_is_refused_at_its_field_path() {
+    let emu = emulator();
+    let registration = json!({"firstName": "John", "phoneNumber": "370624515141",
+                              "dateOfBirth": "2021-02-30"});
+    let body = json!({"setupId": Settings::default().setup_id, "registration": registration});
+    let a = post_idv(&emu, body).await;
+    assert_eq!(a.status, 400, "{}", a.text);
+    let errors = a.json()["errors"].clone();
+    let mut paths: Vec<&String> = errors.as_object().unwrap().keys().collect();
+    paths.sort();
+    assert_eq!(
+        paths,
+        ["Registration.DateOfBirth", "Registration.PhoneNumber"]
+    );
+    // The same person in Ondato's formats is accepted.
+    let fixed = json!({"firstName": "John", "phoneNumber": 370624515141u64,
+                       "dateOfBirth": "2021-01-14"});
+    let body = json!({"setupId": Settings::default().setup_id, "registration": fixed});
+    assert_eq!(post_idv(&emu, body).await.status, 201);
+}
+
+#[tokio::test]
+async fn with_external_reference_id_omitted_no_idv_identification_or_webhook_shows_it() {
+    let emu = emulator();
+    emu.update(|c| c.providers.ondato.omit_external_reference_id = true);
+    let idv = create_idv(&emu).await;
+    assert!(emu.finish(&idv, Outcome::Approve, None).await);
+    let bearer = format!("Bearer {}", token(&emu).await);
+    let auth = [("authorization", bearer.as_str())];
+    let got = call(
+        &emu,
+        "GET",
+        &format!("/v1/identity-verifications/{idv}"),
+        &auth,
+        None,
+    )
+    .await;
+    let got = got.json();
+    assert_eq!(got["id"], idv.as_str());
+    assert!(got.get("externalReferenceId").is_none(), "{got}");
+    let kyc = got["step"]["kycIdentification"]["id"].as_str().unwrap();
+    let k = call(
+        &emu,
+        "GET",
+        &format!("/v1/identifications/{kyc}"),
+        &auth,
+        None,
+    )
+    .await;
+    let k = k.json();
+    assert_eq!(k["identityVerificationId"], idv.as_str());
+    assert!(k.get("externalReferenceId").is_none(), "{k}");
+    let deliveries = emu.deliveries();
+    assert_eq!(deliveries.len(), 5);
+    for d in deliveries {
+        let body: serde_json::Value = serde_json::from_str(&d.body).unwrap();
+        assert!(body["payload"]["id"].is_string(), "{}", d.body);
+        assert!(
+            body["payload"].get("externalReferenceId").is_none(),
+            "{}",
+            d.body
+        );
+    }
+    // Switched back, Ondato shows the reference the IDV was created with.
+    emu.update(|c| c.providers.ondato.omit_external_reference_id = false);
+    let got = call(
+        &emu,
+        "GET",
+        &format!("/v1/identity-verifications/{idv}"),
+        &auth,
+        None,
+    )
+    .await;
+    assert_eq!(got.json()["externalReferenceId"], "ver_1");
+}
+
+#[test]
+fn when_the_config_control_sets_omit_external_reference_id_should_show_it_back() {
+    let mut c = EmulatorConfig::default();
+    assert_eq!(c.describe()["ondato_omit_external_reference_id"], false);
+    let patch = json!({"ondato_omit_external_reference_id": true});
+    c.apply_patch(patch.as_object().unwrap()).unwrap();
+    assert!(c.providers.ondato.omit_external_reference_id);
+    assert_eq!(c.describe()["ondato_omit_external_reference_id"], true);
+    let keep = json!({"ondato_omit_external_reference_id": null});
+    c.apply_patch(keep.as_object().unwrap()).unwrap();
+    assert!(c.providers.ondato.omit_external_reference_id);
+    let wrong = json!({"ondato_omit_external_reference_id": "yes"});
+    assert!(c.apply_patch(wrong.as_object().unwrap()).is_err());
 }

@@ -12,6 +12,7 @@ mod emulator_controls;
 mod handlers;
 mod iam;
 mod idempotency;
+mod ondato_fidelity;
 mod outage;
 mod privacy;
 mod store;

@@ -128,13 +128,23 @@ pub(super) fn registration(applicant: &Applicant) -> Map<String, Value> {
         "countryCode",
         applicant.country_code.clone().map(Value::from),
     );
-    // Ondato wants the phone as one JSON number, country code included.
-    let phone = applicant.phone.as_ref().and_then(|p| {
-        let cc = applicant.phone_country_code.as_deref().unwrap_or("");
-        format!("{cc}{p}").parse::<u64>().ok()
-    });
-    put("phoneNumber", phone.map(Value::from));
+    put("phoneNumber", phone_number(applicant).map(Value::from));
     r
+}
+
+/// The phone as Ondato wants it: one JSON number, country code included (`370624515141`). Left
+/// out (it is only prefill) without a country code, which Ondato could not tell from the number,
+/// when the whole is not 8 to 15 digits (E.164), which Ondato would refuse with the IDV, or when
+/// it starts with a zero, which a number cannot carry.
+fn phone_number(applicant: &Applicant) -> Option<u64> {
+    let national = applicant.phone.as_deref()?;
+    let cc = applicant.phone_country_code.as_deref()?;
+    let digits = format!("{cc}{national}");
+    let all_digits = digits.bytes().all(|b| b.is_ascii_digit());
+    if !all_digits || !(8..=15).contains(&digits.len()) || digits.starts_with('0') {
+        return None;
+    }
+    digits.parse().ok()
 }
 
 #[cfg(test)]
@@ -282,5 +292,24 @@ mod tests {
         assert_eq!(r["firstName"], "Ada");
         assert_eq!(r["phoneNumber"], 370624515141u64);
         assert!(!r.contains_key("lastName"));
+    }
+
+    #[test]
+    fn a_phone_ondato_would_refuse_or_misread_is_left_out() {
+        let phone = |cc: Option<&str>, national: &str| {
+            let applicant = Applicant {
+                phone: Some(national.into()),
+                phone_country_code: cc.map(Into::into),
+                ..Applicant::default()
+            };
+            registration(&applicant).get("phoneNumber").cloned()
+        };
+        // Without a country code the number alone would be read as international.
+        assert_eq!(phone(None, "624515141"), None);
+        // Shorter than 8 or longer than 15 digits in all.
+        assert_eq!(phone(Some("1"), "5550"), None);
+        assert_eq!(phone(Some("370"), "1234567890123"), None);
+        assert_eq!(phone(Some("0"), "624515141"), None);
+        assert_eq!(phone(Some("1"), "2025550111"), Some(12025550111u64.into()));
     }
 }
