@@ -392,3 +392,64 @@ async fn with_a_300_second_tolerance_the_old_t_is_401_and_the_reconciler_repairs
         "reconcile"
     );
 }
+
+#[tokio::test]
+async fn bonds_already_passed_answer_is_recognised_by_its_kyc_state_with_bonds_time() {
+    // Bond documents only that a further KYC "returns the timestamp of the previously successful
+    // KYC process": the emulator answers a generic 400 carrying the time in Bond's own format.
+    use shared::provider::KycProvider;
+    use shared::store::VerificationReader;
+    let stack = stack().await;
+    let created = post_json(&url(&stack), &body("cus_bond_passed")).await;
+    assert_eq!(created.status, 201, "{}", created.raw);
+    let id = created.body["id"].as_str().unwrap();
+    let approved = status_becomes(&stack, id, "approved").await;
+    let vid = shared::domain::VerificationId::parse(id).unwrap();
+    let mut v = stack
+        .wiring
+        .store()
+        .get_verification(&vid)
+        .await
+        .unwrap()
+        .unwrap();
+    v.attempt += 1; // a new attempt on a Bond customer who passed
+    let env: std::collections::HashMap<String, String> =
+        stack.emulator.function_env().into_iter().collect();
+    let lookup = |k: &str| env.get(k).cloned();
+    let config =
+        shared::provider::bond::BondConfig::from_env(&shared::config::env::Env::new(&lookup))
+            .unwrap();
+    let adapter = shared::provider::bond::BondAdapter::new(config, client());
+    let request = shared::domain::request::PatchRequest::parse(
+        &json!({"applicant": applicant()}),
+        &shared::provider::bond::NAME,
+        adapter.required_fields(),
+        chrono::Utc::now().date_naive(),
+    )
+    .unwrap();
+    let answer = adapter
+        .submit(&v, &request.applicant)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (answer.status, answer.raw_status.as_str()),
+        (shared::domain::Status::Approved, "KYC already passed")
+    );
+    let decided =
+        chrono::DateTime::parse_from_rfc3339(approved["decision"]["decided_at"].as_str().unwrap())
+            .unwrap();
+    let gap = (answer.occurred_at - decided.with_timezone(&chrono::Utc))
+        .num_seconds()
+        .abs();
+    assert!(
+        gap < 5,
+        "Bond's time of the earlier pass is kept: {} vs {decided}",
+        answer.occurred_at
+    );
+    assert_eq!(
+        stack.emulator.counters()["bond_kyc_runs"],
+        1,
+        "Bond ran no second KYC"
+    );
+}
