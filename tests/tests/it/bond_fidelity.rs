@@ -157,6 +157,19 @@ async fn bonds_undated_first_callback_is_acknowledged_and_the_verification_is_in
         (again.status, &again.body["outcome"]),
         (200, &json!("duplicate"))
     );
+    // Bond's documented payload with its malformed 2021 time, byte for byte: read, and older
+    // than everything applied, so the newest-event rule leaves the status alone.
+    let dated = format!(
+        r#"{{"event": "kyc.verification.success", "customer_id": "{customer}", "occurred_at": "2021-02-02-00:50:58.484840+00:00"}}"#
+    );
+    let old = send_signed(&stack, &dated).await;
+    assert_eq!(
+        (old.status, &old.body["outcome"]),
+        (200, &json!("stale")),
+        "{}",
+        old.raw
+    );
+    assert_eq!(fetch(&stack, id).await["status"], "in_progress");
 }
 
 #[tokio::test]
