@@ -81,6 +81,22 @@ pub fn body_bytes(req: &Request) -> &[u8] {
     }
 }
 
+/// Provider callbacks above this are refused with 413 before authentication (Ondato's events
+/// carry the resource they are about, a few KiB; this bounds the HMAC and parsing work).
+pub const MAX_WEBHOOK_BYTES: usize = 256 * 1024;
+
+/// A webhook's raw bytes, capped before anything reads them.
+pub fn webhook_body(req: &Request) -> Result<&[u8], ApiError> {
+    let bytes = body_bytes(req);
+    if bytes.len() > MAX_WEBHOOK_BYTES {
+        return Err(ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("a webhook body must be at most {MAX_WEBHOOK_BYTES} bytes"),
+        ));
+    }
+    Ok(bytes)
+}
+
 /// A JSON body: the size, then the content type, then the syntax, each with its own error.
 pub fn json_body(req: &Request) -> Result<Value, ApiError> {
     let bytes = body_bytes(req);

@@ -3,7 +3,7 @@
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
 use shared::http::{
-    body_bytes, path_param, request_ctx, respond, route_key, route_not_found, source_ip,
+    path_param, request_ctx, respond, route_key, route_not_found, source_ip, webhook_body,
 };
 use shared::provider::RawWebhook;
 use shared::wiring::WebhookIngestDeps;
@@ -18,7 +18,7 @@ pub async fn handle(deps: &WebhookIngestDeps, req: Request) -> Response<Body> {
         };
         let webhook = RawWebhook {
             headers: req.headers(),
-            body: body_bytes(&req),
+            body: webhook_body(&req)?,
             source_ip: source_ip(&req),
         };
         let ack = deps.ingest.run(&provider, webhook, &ctx).await?;

@@ -293,3 +293,16 @@ async fn the_older_idv_event_name_is_accepted_too() {
         "in_progress"
     );
 }
+
+#[tokio::test]
+async fn a_body_over_the_webhook_limit_is_413_before_authentication() {
+    let stack = stack().await;
+    let before = items(&stack).await.len();
+    let huge =
+        json!({"id": "e", "type": "Form.Completed", "payload": {"pad": "x".repeat(300 * 1024)}});
+    for auth in [Some(good_auth(&stack)), None] {
+        let a = send_webhook(&stack, auth.as_deref(), &huge).await;
+        assert_eq!(a.refusal(), (413, "payload_too_large"), "{}", a.raw);
+    }
+    assert_eq!(items(&stack).await.len(), before);
+}
