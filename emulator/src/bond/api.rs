@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use super::errors::{bond_time, error, key_exists, kyc_schema, unknown_customer};
 use super::flow::scenario;
-use super::keys::{key_of, Endpoint};
+use super::keys::{arrive, Endpoint};
 use super::upload::upload_link;
 use super::{validate, Settings, BASE};
 use crate::Emulator;
@@ -87,17 +87,10 @@ async fn run_kyc(
     Path(id): Path<String>,
     Json(body): Json<Value>,
 ) -> Response {
-    let key = key_of(&headers);
-    emu.inner()
-        .providers
-        .bond
-        .received(Endpoint::Kyc, key.as_deref());
-    if let Some(r) = emu.call("bond_kyc") {
-        return r;
-    }
-    if let Some(r) = refuse_unauthorized(&emu, &headers) {
-        return r;
-    }
+    let key = match arrive(&emu, &headers, Endpoint::Kyc, "bond_kyc") {
+        Ok(key) => key,
+        Err(answer) => return *answer,
+    };
     let settings = emu.config().providers.bond;
     let ssn = {
         let mut inner = emu.inner();

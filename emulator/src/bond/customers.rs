@@ -14,7 +14,7 @@ use serde_json::{json, Map, Value};
 
 use super::api::refuse_unauthorized;
 use super::errors::{error, key_exists, schema_json, unknown_customer, Problems};
-use super::keys::{key_of, Endpoint};
+use super::keys::{arrive, Endpoint};
 use super::{validate, BASE};
 use crate::util::new_uuid;
 use crate::Emulator;
@@ -60,17 +60,10 @@ async fn create_customer(
     headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> Response {
-    let key = key_of(&headers);
-    emu.inner()
-        .providers
-        .bond
-        .received(Endpoint::Customer, key.as_deref());
-    if let Some(r) = emu.call("bond_customer_create") {
-        return r;
-    }
-    if let Some(r) = refuse_unauthorized(&emu, &headers) {
-        return r;
-    }
+    let key = match arrive(&emu, &headers, Endpoint::Customer, "bond_customer_create") {
+        Ok(key) => key,
+        Err(answer) => return *answer,
+    };
     let customer = {
         let mut inner = emu.inner();
         let state = &mut inner.providers.bond;

@@ -24,6 +24,28 @@ pub(super) enum Endpoint {
 }
 
 /// The request's `Idempotency-Key`, if it has one.
+/// A keyed POST arriving: its key recorded (whatever happens next), then the injected fault of
+/// `counter` and the key pair checked. `Err` is the answer to give instead; `Ok` the key.
+pub(super) fn arrive(
+    emu: &Emulator,
+    headers: &HeaderMap,
+    endpoint: Endpoint,
+    counter: &str,
+) -> Result<Option<String>, Box<axum::response::Response>> {
+    let key = key_of(headers);
+    emu.inner()
+        .providers
+        .bond
+        .received(endpoint, key.as_deref());
+    if let Some(r) = emu.call(counter) {
+        return Err(Box::new(r));
+    }
+    if let Some(r) = super::api::refuse_unauthorized(emu, headers) {
+        return Err(Box::new(r));
+    }
+    Ok(key)
+}
+
 pub(super) fn key_of(headers: &HeaderMap) -> Option<String> {
     headers
         .get("idempotency-key")

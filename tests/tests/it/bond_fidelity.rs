@@ -68,6 +68,24 @@ async fn bond_customer_of(stack: &LocalStack, id: &str) -> String {
         .expect("the verification's Bond customer")
 }
 
+/// A Bond verification whose KYC Bond took and will not decide for a while; its id and Bond
+/// customer.
+async fn created_while_bond_decides(customer: &str) -> (LocalStack, String, String) {
+    let stack = bond_stack(
+        &[],
+        emulator::bond::Settings {
+            result_delay: Duration::from_secs(30),
+            ..Default::default()
+        },
+    )
+    .await;
+    let created = post_json(&url(&stack), &body(customer)).await;
+    assert_eq!(created.status, 201, "{}", created.raw);
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    let bond_customer = bond_customer_of(&stack, &id).await;
+    (stack, id, bond_customer)
+}
+
 /// POST a Bond webhook body as Bond would: the raw bytes, signed now with the emulator's secret.
 async fn send_signed(stack: &LocalStack, raw: &str) -> Answer {
     let secret = stack.emulator.config().providers.bond.webhook_secret;
@@ -126,18 +144,8 @@ async fn bonds_non_json_400_is_our_validation_error_naming_ssn_and_none_of_its_t
 
 #[tokio::test]
 async fn bonds_undated_first_callback_is_acknowledged_and_the_verification_is_in_progress() {
-    let stack = bond_stack(
-        &[],
-        emulator::bond::Settings {
-            result_delay: Duration::from_secs(30),
-            ..Default::default()
-        },
-    )
-    .await;
-    let created = post_json(&url(&stack), &body("cus_bond_first_callback")).await;
-    assert_eq!(created.status, 201, "{}", created.raw);
-    let id = created.body["id"].as_str().unwrap();
-    let customer = bond_customer_of(&stack, id).await;
+    let (stack, id, customer) = created_while_bond_decides("cus_bond_first_callback").await;
+    let id = id.as_str();
     // Bond's first callback as its documentation quotes it: no event name, no time.
     let seed = format!(r#"{{"customer_id": "{customer}", "kyc_status": "submitted"}}"#);
     let first = send_signed(&stack, &seed).await;
@@ -174,17 +182,8 @@ async fn bonds_undated_first_callback_is_acknowledged_and_the_verification_is_in
 
 #[tokio::test]
 async fn a_patch_while_bond_decides_is_409_naming_the_attempt_and_sends_nothing() {
-    let stack = bond_stack(
-        &[],
-        emulator::bond::Settings {
-            result_delay: Duration::from_secs(30),
-            ..Default::default()
-        },
-    )
-    .await;
-    let created = post_json(&url(&stack), &body("cus_bond_deciding")).await;
-    assert_eq!(created.status, 201, "{}", created.raw);
-    let id = created.body["id"].as_str().unwrap();
+    let (stack, id, _) = created_while_bond_decides("cus_bond_deciding").await;
+    let id = id.as_str();
     let before = stack.emulator.counters();
     let refused = patch(&stack, id, None, &json!({"applicant": applicant()})).await;
     assert_eq!(
