@@ -81,7 +81,7 @@ pub fn body_bytes(req: &Request) -> &[u8] {
     }
 }
 
-/// Provider callbacks above this are refused with 413 before authentication (Ondato's events
+/// Provider callbacks above this are refused with 413 before authentication (a provider's events
 /// carry the resource they are about, a few KiB; this bounds the HMAC and parsing work).
 pub const MAX_WEBHOOK_BYTES: usize = 256 * 1024;
 

@@ -90,7 +90,7 @@ mod tests {
     fn a_count_is_one_embedded_metric_line() {
         let line: serde_json::Value = serde_json::from_str(&emf_line(
             "UnprocessableWebhooks",
-            "bond",
+            "acme",
             1_700_000_000_000,
         ))
         .unwrap();
@@ -103,7 +103,7 @@ mod tests {
                 line["provider"].as_str(),
                 line["UnprocessableWebhooks"].as_i64()
             ),
-            (Some("bond"), Some(1))
+            (Some("acme"), Some(1))
         );
     }
 
