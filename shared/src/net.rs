@@ -59,7 +59,9 @@ fn builder_on(tls: &Arc<rustls::ClientConfig>) -> reqwest::ClientBuilder {
         .pool_idle_timeout(POOL_IDLE_TIMEOUT)
 }
 
-/// The client for provider APIs: bounded connect and total timeouts.
+/// The client for provider APIs: bounded connect and total timeouts, and no redirects: a
+/// provider request can carry an SSN or credentials, and a redirect would send them elsewhere,
+/// so any 3xx is an error (a transport failure of that call), never followed.
 pub fn provider_http_client(
     tls: &Arc<rustls::ClientConfig>,
     timeout: Duration,
@@ -68,6 +70,9 @@ pub fn provider_http_client(
         .connect_timeout(Duration::from_secs(3).min(timeout))
         .timeout(timeout)
         .user_agent(USER_AGENT)
+        .redirect(reqwest::redirect::Policy::custom(|attempt| {
+            attempt.error("provider redirects are not followed")
+        }))
         .build()
 }
 
@@ -231,6 +236,39 @@ mod tests {
             .expect("uri");
         let err = connector().call(request).await.expect_err("refused");
         assert!(err.is_io(), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn a_provider_redirect_is_an_error_and_never_followed() {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        // Answers one request with a redirect, then counts whoever comes back within 300 ms.
+        let server = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().expect("the request");
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let _ = stream.write_all(
+                b"HTTP/1.1 307 Temporary Redirect\r\nlocation: /elsewhere\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+            );
+            listener.set_nonblocking(true).expect("nonblocking");
+            std::thread::sleep(Duration::from_millis(300));
+            1 + usize::from(listener.accept().is_ok())
+        });
+        let tls = tls_config().expect("tls");
+        let client = provider_http_client(&tls, Duration::from_secs(2)).expect("client");
+        let err = client
+            .post(format!("http://{addr}/customers"))
+            .body(r#"{"ssn":"123-45-6789"}"#)
+            .send()
+            .await
+            .expect_err("a redirect is refused");
+        assert!(err.is_redirect(), "{err:?}");
+        assert_eq!(
+            server.join().expect("server"),
+            1,
+            "the redirect was not followed"
+        );
     }
 
     #[tokio::test]
