@@ -5,11 +5,31 @@
 //! The runtime wraps each invocation in a span carrying the request id, so every line has it.
 //! Nothing here logs payloads: callers log ids and statuses only.
 
-use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 fn level(raw: Option<String>) -> LevelFilter {
     raw.and_then(|v| v.trim().parse().ok())
         .unwrap_or(LevelFilter::INFO)
+}
+
+/// Our crates log at `level`; every other crate at most at `info`, whatever the setting. At
+/// `debug`/`trace` the Lambda runtime prints each raw event ("raw JSON event received from
+/// Lambda": bodies with PII, `Authorization` and signature headers) and the HTTP and AWS crates
+/// print requests; no setting may turn that on.
+pub fn filter(level: LevelFilter) -> Targets {
+    let ours = [
+        "shared",
+        "create_verification",
+        "webhook_ingest",
+        "fetch_result",
+        "reconciler",
+    ];
+    ours.into_iter().fold(
+        Targets::new().with_default(level.min(LevelFilter::INFO)),
+        |t, target| t.with_target(target, level),
+    )
 }
 
 pub fn init() {
@@ -23,9 +43,9 @@ pub fn init() {
         .with_max_level(level)
         .with_target(false);
     if json {
-        builder.json().init();
+        builder.json().finish().with(filter(level)).init();
     } else {
-        builder.with_ansi(false).init();
+        builder.with_ansi(false).finish().with(filter(level)).init();
     }
 }
 
@@ -84,6 +104,28 @@ mod tests {
         assert_eq!(level(Some("warn".into())), LevelFilter::WARN);
         assert_eq!(level(Some("info,hyper=debug".into())), LevelFilter::INFO);
         assert_eq!(level(None), LevelFilter::INFO);
+    }
+
+    #[test]
+    fn at_trace_only_our_crates_go_below_info() {
+        use tracing::Level;
+        let f = filter(LevelFilter::TRACE);
+        let allows = |target: &str, level: Level| f.would_enable(target, &level);
+        assert!(allows("shared::service::webhook", Level::TRACE));
+        assert!(allows("webhook_ingest", Level::DEBUG));
+        assert!(!allows(
+            "lambda_runtime::layers::api_response",
+            Level::TRACE
+        ));
+        assert!(!allows("lambda_runtime", Level::DEBUG));
+        assert!(allows("lambda_runtime", Level::INFO));
+        assert!(!allows(
+            "aws_smithy_runtime::client::orchestrator",
+            Level::DEBUG
+        ));
+        assert!(!allows("hyper_util::client", Level::TRACE));
+        let quiet = filter(LevelFilter::WARN);
+        assert!(!quiet.would_enable("shared", &Level::INFO));
     }
 
     #[test]
