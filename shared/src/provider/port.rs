@@ -128,6 +128,20 @@ pub struct RawWebhook<'a> {
 }
 
 impl RawWebhook<'_> {
+    /// The one value of a credentials header. Sent twice it is refused, whether it arrives as two
+    /// headers or joined with a comma by the gateway (the caller's parser refuses the joined form:
+    /// a comma never belongs in a Basic credential or a hex digest, and a repeated `t=` is refused).
+    pub fn single_header(&self, name: &str) -> Result<Option<&str>, AuthError> {
+        let mut values = self.headers.get_all(name).iter();
+        let first = values.next();
+        if values.next().is_some() {
+            return Err(AuthError::Invalid);
+        }
+        first
+            .map(|v| v.to_str().map_err(|_| AuthError::Invalid))
+            .transpose()
+    }
+
     /// Whether it came from an allowed source address (an empty allowlist allows any; an
     /// unknown source is not allowed by a non-empty one).
     pub fn source_allowed(&self, allowed: &[std::net::IpAddr]) -> bool {
@@ -191,4 +205,39 @@ pub enum InterpretError {
     Malformed(String),
     #[error(transparent)]
     Provider(#[from] ProviderError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hook(headers: &HeaderMap) -> RawWebhook<'_> {
+        RawWebhook {
+            headers,
+            body: b"{}",
+            source_ip: None,
+        }
+    }
+
+    #[test]
+    fn a_credentials_header_sent_twice_is_refused_and_a_single_one_read() {
+        let mut h = HeaderMap::new();
+        assert_eq!(hook(&h).single_header("x-signature"), Ok(None));
+        h.insert("x-signature", "t=1,v1=aa".parse().unwrap());
+        assert_eq!(hook(&h).single_header("x-signature"), Ok(Some("t=1,v1=aa")));
+        h.append("x-signature", "t=1,v1=aa".parse().unwrap());
+        assert_eq!(
+            hook(&h).single_header("x-signature"),
+            Err(AuthError::Invalid)
+        );
+        let mut odd = HeaderMap::new();
+        odd.insert(
+            "x-signature",
+            http::HeaderValue::from_bytes(b"\xff").unwrap(),
+        );
+        assert_eq!(
+            hook(&odd).single_header("x-signature"),
+            Err(AuthError::Invalid)
+        );
+    }
 }

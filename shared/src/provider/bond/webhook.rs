@@ -15,11 +15,7 @@ pub(super) fn authenticate(
     webhook: &RawWebhook<'_>,
     now: DateTime<Utc>,
 ) -> Result<(), AuthError> {
-    let header = webhook
-        .headers
-        .get("bond-signature")
-        .map(|v| v.to_str().map_err(|_| AuthError::Invalid))
-        .transpose()?;
+    let header = webhook.single_header("bond-signature")?;
     signature::verify(
         &config.signature,
         &config.webhook_secrets,

@@ -62,9 +62,7 @@ pub(super) fn authenticate(
         return Err(AuthError::Invalid);
     }
     let header = webhook
-        .headers
-        .get(http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
+        .single_header(http::header::AUTHORIZATION.as_str())?
         .ok_or(AuthError::Missing)?;
     let encoded = header
         .strip_prefix("Basic ")
@@ -214,6 +212,26 @@ mod tests {
         assert_eq!(
             authenticate(&c, &hook(&HeaderMap::new(), None)),
             Err(AuthError::Missing)
+        );
+    }
+
+    #[test]
+    fn good_credentials_sent_twice_are_refused_as_two_headers_or_joined() {
+        let c = config();
+        let good = basic("ondato", "new");
+        let value = good.get("authorization").unwrap().clone();
+        let mut twice = good.clone();
+        twice.append("authorization", value.clone());
+        assert_eq!(
+            authenticate(&c, &hook(&twice, None)),
+            Err(AuthError::Invalid)
+        );
+        let mut joined = HeaderMap::new();
+        let both = format!("{}, {}", value.to_str().unwrap(), value.to_str().unwrap());
+        joined.insert("authorization", both.parse().unwrap());
+        assert_eq!(
+            authenticate(&c, &hook(&joined, None)),
+            Err(AuthError::Invalid)
         );
     }
 
