@@ -57,13 +57,7 @@ async fn dispatch(function: &str, f: &Functions, req: Request) -> Response<Body>
         "create-verification" => create_verification::handle(&f.create_verification, req).await,
         "webhook-ingest" => webhook_ingest::handle(&f.webhook_ingest, req).await,
         "fetch-result" => fetch_result::handle(&f.fetch_result, req).await,
-        _ => error_response(
-            &route_not_found(),
-            &RequestCtx {
-                request_id: "local".into(),
-                deadline: None,
-            },
-        ),
+        _ => error_response(&route_not_found(), &RequestCtx::new("local", None)),
     }
 }
 
@@ -148,10 +142,7 @@ async fn invoke(
 }
 
 fn local_ctx() -> RequestCtx {
-    RequestCtx {
-        request_id: format!("local-{}", ulid::Ulid::new()),
-        deadline: None,
-    }
+    RequestCtx::new(format!("local-{}", ulid::Ulid::new()), None)
 }
 
 async fn not_found(_req: AxumRequest) -> AxumResponse {

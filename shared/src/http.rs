@@ -30,10 +30,7 @@ pub fn request_ctx(req: &Request) -> RequestCtx {
         .map(|c| c.deadline)
         .filter(|ms| *ms > 0)
         .and_then(|ms| DateTime::<Utc>::from_timestamp_millis(ms as i64));
-    RequestCtx {
-        request_id,
-        deadline,
-    }
+    RequestCtx::new(request_id, deadline)
 }
 
 /// The route API Gateway matched (`POST /v1/verifications`), as the template declares it; a

@@ -150,6 +150,7 @@ impl Wiring {
             self.providers.clone(),
             self.clock.clone(),
         )
+        .with_budget(self.config.provider_budget)
     }
 
     pub fn create_verification(&self) -> CreateVerificationDeps {
@@ -160,12 +161,14 @@ impl Wiring {
                 clock: self.clock.clone(),
                 default_provider: self.config.default_provider.clone(),
                 secret: self.secret(),
+                budget: self.config.provider_budget,
             },
             resubmit: ResubmitVerification {
                 store: self.store.clone(),
                 providers: self.providers.clone(),
                 clock: self.clock.clone(),
                 secret: self.secret(),
+                budget: self.config.provider_budget,
             },
         }
     }

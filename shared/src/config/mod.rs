@@ -33,6 +33,8 @@ pub struct Config {
     pub idempotency_secret: SecretString,
     /// Timeout of one call to a provider.
     pub provider_timeout: Duration,
+    /// How long all provider calls of one request may take together (`PROVIDER_BUDGET_MS`).
+    pub provider_budget: Duration,
     /// How long a webhook for an unknown verification is answered 5xx (so it is retried).
     pub webhook_grace: Duration,
     /// How long processed webhook events are kept for deduplication and audit.
@@ -114,6 +116,7 @@ impl Config {
             default_provider,
             idempotency_secret: SecretString::from(idempotency_secret),
             provider_timeout: env.millis("PROVIDER_TIMEOUT_MS", 10_000)?,
+            provider_budget: env.millis("PROVIDER_BUDGET_MS", 20_000)?,
             webhook_grace: env.seconds("WEBHOOK_GRACE_SECONDS", 3600)?,
             event_retention: env.seconds("EVENT_RETENTION_SECONDS", 7 * 24 * 3600)?,
             reconcile_quiet: env.seconds("RECONCILE_QUIET_SECONDS", 900)?,
@@ -176,6 +179,7 @@ mod tests {
         assert_eq!(c.webhook_grace, Duration::from_secs(3600));
         assert_eq!(c.event_retention, Duration::from_secs(7 * 24 * 3600));
         assert_eq!(c.provider_timeout, Duration::from_millis(10_000));
+        assert_eq!(c.provider_budget, crate::service::DEFAULT_PROVIDER_BUDGET);
         assert_eq!(c.reconcile_batch, 200);
     }
 

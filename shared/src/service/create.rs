@@ -47,6 +47,8 @@ pub struct CreateVerification {
     /// The provider a request that names none is sent to.
     pub(crate) default_provider: ProviderName,
     pub(crate) secret: IdempotencySecret,
+    /// How long all provider calls of one request may take together.
+    pub(crate) budget: std::time::Duration,
 }
 
 impl CreateVerification {
@@ -87,14 +89,17 @@ impl CreateVerification {
         let token = lock
             .as_ref()
             .map(|l| idempotency::request_token(&l.key, &l.fingerprint));
-        let started = provider
-            .start(StartRequest {
-                verification_id: &id,
-                customer_id: &request.customer_id,
-                applicant: &request.applicant,
-                return_url: request.return_url.as_ref(),
-                request_key: token.as_deref(),
-            })
+        let started = ctx
+            .provider_call(
+                self.budget,
+                provider.start(StartRequest {
+                    verification_id: &id,
+                    customer_id: &request.customer_id,
+                    applicant: &request.applicant,
+                    return_url: request.return_url.as_ref(),
+                    request_key: token.as_deref(),
+                }),
+            )
             .await;
         match started {
             Ok(started) => {

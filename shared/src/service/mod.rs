@@ -13,7 +13,11 @@ mod submission;
 mod view;
 mod webhook;
 
+use std::sync::{Arc, OnceLock};
+
 use chrono::{DateTime, Duration, Utc};
+
+use crate::provider::ProviderError;
 
 pub use create::{CreateStore, CreateVerification};
 pub use fetch::{CustomerView, FetchStore, FetchVerification};
@@ -30,17 +34,66 @@ pub struct RequestCtx {
     pub request_id: String,
     /// When the invocation will be killed (Lambda deadline); bounds locks and claims.
     pub deadline: Option<DateTime<Utc>>,
+    /// The one deadline every provider call of this request shares, fixed at the first call.
+    provider_deadline: Arc<OnceLock<tokio::time::Instant>>,
 }
 
 /// How long an unconfirmed claim or key lock lasts when the invocation has no deadline.
 const DEFAULT_HOLD_SECONDS: i64 = 30;
 
+/// How long the provider calls of one request may take together, unless configured otherwise
+/// (`PROVIDER_BUDGET_MS`): below the functions' 25 s timeout, so a slow provider is our `504`,
+/// never a bare Lambda timeout.
+pub const DEFAULT_PROVIDER_BUDGET: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Kept free before the invocation's deadline to release claims, record what is known and answer.
+const ANSWER_MARGIN: std::time::Duration = std::time::Duration::from_secs(2);
+
 impl RequestCtx {
+    pub fn new(request_id: impl Into<String>, deadline: Option<DateTime<Utc>>) -> Self {
+        Self {
+            request_id: request_id.into(),
+            deadline,
+            provider_deadline: Arc::default(),
+        }
+    }
+
     /// Until when this request may hold a claim or a key: its deadline, so a crashed run's
     /// claim and lock lapse then and a retry is not blocked long.
     pub fn hold_until(&self, now: DateTime<Utc>) -> DateTime<Utc> {
         self.deadline
             .unwrap_or(now + Duration::seconds(DEFAULT_HOLD_SECONDS))
+    }
+
+    /// The request's provider deadline: `budget` after its first provider call, and never later
+    /// than the answer margin before the invocation's deadline.
+    fn provider_deadline(&self, budget: std::time::Duration) -> tokio::time::Instant {
+        *self.provider_deadline.get_or_init(|| {
+            let to_deadline = self.deadline.map(|d| {
+                (d - Utc::now())
+                    .to_std()
+                    .unwrap_or_default()
+                    .saturating_sub(ANSWER_MARGIN)
+            });
+            tokio::time::Instant::now() + to_deadline.map_or(budget, |left| left.min(budget))
+        })
+    }
+
+    /// Run provider calls (a token, a create, an update…) within the request's one provider
+    /// deadline; past it they are abandoned as a provider timeout (`504`).
+    pub(crate) async fn provider_call<T>(
+        &self,
+        budget: std::time::Duration,
+        calls: impl std::future::Future<Output = Result<T, ProviderError>>,
+    ) -> Result<T, ProviderError> {
+        let until = self.provider_deadline(budget);
+        match tokio::time::timeout_at(until, calls).await {
+            Ok(result) => result,
+            Err(_) => {
+                tracing::warn!(request_id = %self.request_id, "provider calls ran out of the request's time");
+                Err(ProviderError::Timeout)
+            }
+        }
     }
 }
 

@@ -10,7 +10,7 @@ use super::keys::concurrent_update;
 use crate::clock::Clock;
 use crate::domain::{Source, Transition, Verification, VerificationId};
 use crate::error::{ApiError, ErrorCode};
-use crate::provider::Providers;
+use crate::provider::{ProviderError, Providers};
 use crate::store::{backoff, SaveOutcome, VerificationReader, VerificationWriter};
 
 /// What a refresh may do to the table.
@@ -25,6 +25,7 @@ pub struct RefreshVerification {
     store: Arc<dyn RefreshStore>,
     providers: Providers,
     clock: Arc<dyn Clock>,
+    budget: std::time::Duration,
 }
 
 impl RefreshVerification {
@@ -33,7 +34,14 @@ impl RefreshVerification {
             store,
             providers,
             clock,
+            budget: super::DEFAULT_PROVIDER_BUDGET,
         }
+    }
+
+    /// How long the provider calls of one refresh may take together.
+    pub fn with_budget(mut self, budget: std::time::Duration) -> Self {
+        self.budget = budget;
+        self
     }
 
     /// Ask the provider for the verification's state, apply it, store it.
@@ -61,9 +69,13 @@ impl RefreshVerification {
                 "the verification's provider is not configured",
             )
         })?;
-        let observation = provider
-            .current_state(&verification, self.clock.now())
-            .await?;
+        // One request's provider calls (a token, then reads) share one deadline.
+        let observation = tokio::time::timeout(
+            self.budget,
+            provider.current_state(&verification, self.clock.now()),
+        )
+        .await
+        .unwrap_or(Err(ProviderError::Timeout))?;
         for attempt in 0..SAVE_ATTEMPTS {
             let now = self.clock.now();
             let transition = verification.apply(&observation, source, None, now);

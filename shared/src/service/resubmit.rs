@@ -31,6 +31,8 @@ pub struct ResubmitVerification {
     pub(crate) providers: Providers,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) secret: IdempotencySecret,
+    /// How long all provider calls of one request may take together.
+    pub(crate) budget: std::time::Duration,
 }
 
 impl ResubmitVerification {
@@ -103,7 +105,7 @@ impl ResubmitVerification {
             .editable()
             .map_err(|r| refusal(&verification, r))?;
         let response = self
-            .correct(&mut verification, provider.as_ref(), &request, now)
+            .correct(&mut verification, provider.as_ref(), &request, ctx)
             .await?;
         let saved = self
             .store
@@ -129,17 +131,22 @@ impl ResubmitVerification {
         verification: &mut Verification,
         provider: &dyn KycProvider,
         request: &PatchRequest,
-        now: chrono::DateTime<chrono::Utc>,
+        ctx: &RequestCtx,
     ) -> Result<Corrected, ApiError> {
         // A correction is a new attempt: data-submission providers get a new submission key.
         verification.attempt += 1;
-        let started = provider
-            .resubmit(
-                verification,
-                &request.applicant,
-                request.return_url.as_ref(),
+        let started = ctx
+            .provider_call(
+                self.budget,
+                provider.resubmit(
+                    verification,
+                    &request.applicant,
+                    request.return_url.as_ref(),
+                ),
             )
             .await?;
+        // Times after the provider answered, so what it said is not older than the record.
+        let now = self.clock.now();
         let new_ref = (Some(&started.provider_ref) != verification.provider_ref.as_ref())
             .then(|| started.provider_ref.clone());
         let mut initial = started.initial;

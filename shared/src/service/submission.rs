@@ -60,7 +60,10 @@ impl CreateVerification {
             .providers
             .get(&v.provider)
             .ok_or_else(ApiError::internal)?;
-        match provider.submit(&v, applicant).await {
+        match ctx
+            .provider_call(self.budget, provider.submit(&v, applicant))
+            .await
+        {
             Ok(observation) => self.record_submission(v, observation, lock, ctx).await,
             Err(e) => {
                 // The verification stays, not submitted: a retry with the same key resumes it

@@ -7,6 +7,7 @@ mod bond;
 mod bond_fidelity;
 mod conformance;
 mod create_contract;
+mod deadline;
 mod delivery;
 mod emulator_controls;
 mod handlers;
