@@ -53,6 +53,9 @@ pub(super) struct KycIdentification {
     pub status: Option<String>,
     #[serde(default)]
     pub status_reason: Option<String>,
+    /// The IDV the identification belongs to, by its own account.
+    #[serde(default)]
+    pub identity_verification_id: Option<String>,
 }
 
 #[derive(Deserialize)]

@@ -163,6 +163,7 @@ mod tests {
         KycIdentification {
             status: Some(status.into()),
             status_reason: reason.map(Into::into),
+            identity_verification_id: None,
         }
     }
 
