@@ -68,6 +68,8 @@ pub struct IngestWebhook {
     clock: Arc<dyn Clock>,
     /// How long an event for a verification we cannot find is answered 5xx (so it is retried).
     grace: Duration,
+    /// How far in the future a body's event time may lie before the receive time replaces it.
+    max_skew: Duration,
     /// How long processed events are kept for deduplication and audit.
     retention: Duration,
 }
@@ -102,6 +104,7 @@ impl IngestWebhook {
         providers: Providers,
         clock: Arc<dyn Clock>,
         grace: std::time::Duration,
+        max_skew: std::time::Duration,
         retention: std::time::Duration,
     ) -> Self {
         Self {
@@ -109,6 +112,7 @@ impl IngestWebhook {
             providers,
             clock,
             grace: Duration::from_std(grace).unwrap_or(Duration::hours(1)),
+            max_skew: Duration::from_std(max_skew).unwrap_or(Duration::minutes(5)),
             retention: Duration::from_std(retention).unwrap_or(Duration::days(7)),
         }
     }
@@ -126,11 +130,14 @@ impl IngestWebhook {
             .ok_or_else(|| ApiError::not_found("webhook route"))?;
         let name = adapter.name();
         authenticate(adapter.as_ref(), &webhook, now, ctx)?;
-        let event = match interpret(adapter.as_ref(), &webhook).await? {
+        let mut event = match interpret(adapter.as_ref(), &webhook).await? {
             Reading::Event(event) => event,
             Reading::Ignored => return Ok(WebhookAck::Ignored),
             Reading::Unprocessable => return Ok(unprocessable(&name)),
         };
+        if clamp_future(&mut event, now, self.max_skew) {
+            tracing::warn!(provider = %name, event_id = %event.event_id, "webhook event time in the future; the receive time is used");
+        }
         let found = match &event.locator {
             Locator::Ours(id) => Some(id.clone()),
             Locator::ProviderRef(r) => self.events.find_by_provider_ref(&name, r).await?,
@@ -259,6 +266,21 @@ fn authenticate(
     })
 }
 
+/// An event time more than `max_skew` after `now` is not believed (a body's time is not signed
+/// by every provider, and one far in the future would make every later event stale): both the
+/// event's and its observation's become `now`. Whether anything was clamped.
+fn clamp_future(event: &mut ProviderEvent, now: DateTime<Utc>, max_skew: Duration) -> bool {
+    let latest = now + max_skew;
+    let mut clamped = false;
+    for at in [&mut event.occurred_at, &mut event.observation.occurred_at] {
+        if *at > latest {
+            *at = now;
+            clamped = true;
+        }
+    }
+    clamped
+}
+
 /// What an authenticated webhook turned out to be.
 enum Reading {
     Event(Box<ProviderEvent>),
@@ -290,5 +312,52 @@ async fn interpret(
             Ok(Reading::Unprocessable)
         }
         Err(InterpretError::Provider(e)) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::domain::{Observation, Status};
+
+    fn event(at: DateTime<Utc>) -> ProviderEvent {
+        ProviderEvent {
+            event_id: "e-1".into(),
+            event_type: "t".into(),
+            locator: Locator::ProviderRef("r".into()),
+            provider_ref: None,
+            audit: serde_json::Value::Null,
+            observation: Observation {
+                status: Status::InProgress,
+                raw_status: "s".into(),
+                reason: None,
+                required_actions: Vec::new(),
+                occurred_at: at,
+                decision_ref: None,
+            },
+            occurred_at: at,
+        }
+    }
+
+    #[test]
+    fn event_times_beyond_the_skew_become_the_receive_time_and_others_stay() {
+        let now = Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap();
+        let skew = Duration::seconds(300);
+        let far = Utc.with_ymd_and_hms(2100, 1, 1, 0, 0, 0).unwrap();
+        let mut e = event(far);
+        assert!(clamp_future(&mut e, now, skew));
+        assert_eq!((e.occurred_at, e.observation.occurred_at), (now, now));
+        for at in [now - Duration::days(3), now, now + skew] {
+            let mut e = event(at);
+            assert!(!clamp_future(&mut e, now, skew));
+            assert_eq!((e.occurred_at, e.observation.occurred_at), (at, at));
+        }
+        // Either time alone is clamped too.
+        let mut e = event(now);
+        e.observation.occurred_at = far;
+        assert!(clamp_future(&mut e, now, skew));
+        assert_eq!(e.observation.occurred_at, now);
     }
 }
