@@ -2,7 +2,9 @@
 //! the body is not signed), deduplicate, apply the transition rules, acknowledge once durable.
 //!
 //! DynamoDB round trips: 2 (one BatchGetItem for the verification and the event's dedupe record,
-//! one write), plus one GetItem when the provider does not echo our id back.
+//! one write), plus one GetItem when the provider does not echo our id back. Where the body names
+//! its event and verification (see `KycProvider::peek`), that BatchGetItem is made before the
+//! provider is called, so a redelivery costs no provider call, and reused when it applies.
 
 use std::sync::Arc;
 
@@ -17,7 +19,7 @@ use crate::provider::{
     AuthError, InterpretError, Interpreted, KycProvider, Locator, ProviderEvent, Providers,
     RawWebhook,
 };
-use crate::store::{backoff, EventLog, EventRecord, SaveOutcome};
+use crate::store::{backoff, EventContext, EventLog, EventRecord, SaveOutcome};
 
 /// Attempts at applying one event when concurrent writers keep winning the version race.
 const MAX_ATTEMPTS: u32 = 5;
@@ -72,6 +74,13 @@ pub struct IngestWebhook {
     max_skew: Duration,
     /// How long processed events are kept for deduplication and audit.
     retention: Duration,
+}
+
+/// What was read for the event and verification a body names, before the provider was called.
+struct Preloaded {
+    verification_id: VerificationId,
+    event_id: String,
+    context: EventContext,
 }
 
 /// One event's facts while it is applied.
@@ -130,6 +139,11 @@ impl IngestWebhook {
             .ok_or_else(|| ApiError::not_found("webhook route"))?;
         let name = adapter.name();
         authenticate(adapter.as_ref(), &webhook, now, ctx)?;
+        let preloaded = self.preload(adapter.as_ref(), &name, &webhook).await?;
+        if let Some(p) = preloaded.as_ref().filter(|p| p.context.already_processed) {
+            tracing::info!(provider = %name, event_id = %p.event_id, verification_id = %p.verification_id, "duplicate webhook");
+            return Ok(WebhookAck::Duplicate);
+        }
         let mut event = match interpret(adapter.as_ref(), &webhook).await? {
             Reading::Event(event) => event,
             Reading::Ignored => return Ok(WebhookAck::Ignored),
@@ -151,7 +165,36 @@ impl IngestWebhook {
             verification_id: &verification_id,
             now,
         };
-        self.apply(&applying).await
+        self.apply(&applying, preloaded).await
+    }
+
+    /// The dedupe record and verification of the event the body names, when the provider can
+    /// say which without a call: read before `interpret` calls the provider.
+    async fn preload(
+        &self,
+        adapter: &dyn KycProvider,
+        name: &ProviderName,
+        webhook: &RawWebhook<'_>,
+    ) -> Result<Option<Preloaded>, ApiError> {
+        let Some(peek) = adapter.peek(webhook) else {
+            return Ok(None);
+        };
+        let found = match peek.locator {
+            Locator::Ours(id) => Some(id),
+            Locator::ProviderRef(r) => self.events.find_by_provider_ref(name, &r).await?,
+        };
+        let Some(verification_id) = found else {
+            return Ok(None);
+        };
+        let context = self
+            .events
+            .load_for_event(&verification_id, name, &peek.event_id)
+            .await?;
+        Ok(Some(Preloaded {
+            verification_id,
+            event_id: peek.event_id,
+            context,
+        }))
     }
 
     /// A well-formed event for a verification we cannot find: 503 during the grace period so
@@ -177,12 +220,24 @@ impl IngestWebhook {
 
     /// Deduplicate, apply the transition rules and store the event with its effect, re-reading
     /// when a concurrent writer changed the verification first.
-    async fn apply(&self, a: &Applying<'_>) -> Result<WebhookAck, ApiError> {
+    /// The first attempt reuses what was preloaded when it was read for this very event.
+    async fn apply(
+        &self,
+        a: &Applying<'_>,
+        preloaded: Option<Preloaded>,
+    ) -> Result<WebhookAck, ApiError> {
+        let mut preloaded = preloaded
+            .filter(|p| p.verification_id == *a.verification_id && p.event_id == a.event.event_id)
+            .map(|p| p.context);
         for attempt in 0..MAX_ATTEMPTS {
-            let loaded = self
-                .events
-                .load_for_event(a.verification_id, a.provider, &a.event.event_id)
-                .await?;
+            let loaded = match preloaded.take() {
+                Some(context) => context,
+                None => {
+                    self.events
+                        .load_for_event(a.verification_id, a.provider, &a.event.event_id)
+                        .await?
+                }
+            };
             if loaded.already_processed {
                 tracing::info!(provider = %a.provider, event_id = %a.event.event_id, verification_id = %a.verification_id, "duplicate webhook");
                 return Ok(WebhookAck::Duplicate);

@@ -20,7 +20,7 @@ use self::client::OndatoClient;
 use self::verdict::Refused;
 use self::webhook::Hint;
 use super::{
-    AuthError, InterpretError, Interpreted, KycProvider, Locator, Plugin, ProviderError,
+    AuthError, InterpretError, Interpreted, KycProvider, Locator, Peek, Plugin, ProviderError,
     ProviderEvent, RawWebhook, StartRequest, Started,
 };
 use crate::domain::request::{Applicant, ApplicantField};
@@ -215,6 +215,11 @@ impl KycProvider for OndatoAdapter {
 
     fn authenticate(&self, webhook: &RawWebhook<'_>, _now: DateTime<Utc>) -> Result<(), AuthError> {
         webhook::authenticate(self.client.config(), webhook)
+    }
+
+    /// The envelope id and what the payload names, so a redelivery costs no re-fetch.
+    fn peek(&self, webhook: &RawWebhook<'_>) -> Option<Peek> {
+        webhook::peek(self.client.config(), webhook.body)
     }
 
     async fn interpret(&self, webhook: &RawWebhook<'_>) -> Result<Interpreted, InterpretError> {
