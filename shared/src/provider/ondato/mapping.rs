@@ -291,7 +291,11 @@ mod tests {
             assert_eq!(v.status, status);
             let late = [
                 ("KycIdentification.Processed", "Completed", Some("Awaiting")),
-                ("KycIdentification.Processed", "InProgress", Some("Awaiting")),
+                (
+                    "KycIdentification.Processed",
+                    "InProgress",
+                    Some("Awaiting"),
+                ),
                 ("KycIdentification.Processed", "Completed", Some(decided)),
                 ("IdentityVerification.StatusChanged", "Completed", None),
                 ("IdentityVerification.StatusChanged", "Expired", None),
@@ -300,7 +304,13 @@ mod tests {
             ];
             for (i, (event, idv_status, kyc_status)) in late.into_iter().enumerate() {
                 let k = kyc_status.map(|s| kyc(s, None));
-                let o = observe(event, &idv(idv_status), k.as_ref(), Some("kyc-1"), at(2 + i as i64));
+                let o = observe(
+                    event,
+                    &idv(idv_status),
+                    k.as_ref(),
+                    Some("kyc-1"),
+                    at(2 + i as i64),
+                );
                 for source in [Source::Webhook, Source::Reconcile] {
                     let t = v.apply(&o, source, None, at(2 + i as i64));
                     assert!(
