@@ -180,6 +180,7 @@ impl Wiring {
                 self.providers.clone(),
                 self.clock.clone(),
                 self.config.webhook_grace,
+                self.config.webhook_max_clock_skew,
                 self.config.event_retention,
             ),
         }

@@ -37,6 +37,8 @@ pub struct Config {
     pub provider_budget: Duration,
     /// How long a webhook for an unknown verification is answered 5xx (so it is retried).
     pub webhook_grace: Duration,
+    /// How far in the future an unsigned event time may lie before the receive time is used.
+    pub webhook_max_clock_skew: Duration,
     /// How long processed webhook events are kept for deduplication and audit.
     pub event_retention: Duration,
     /// The reconciler refreshes open verifications quiet for longer than this.
@@ -118,6 +120,7 @@ impl Config {
             provider_timeout: env.millis("PROVIDER_TIMEOUT_MS", 10_000)?,
             provider_budget: env.millis("PROVIDER_BUDGET_MS", 20_000)?,
             webhook_grace: env.seconds("WEBHOOK_GRACE_SECONDS", 3600)?,
+            webhook_max_clock_skew: env.seconds("WEBHOOK_MAX_CLOCK_SKEW_SECONDS", 300)?,
             event_retention: env.seconds("EVENT_RETENTION_SECONDS", 7 * 24 * 3600)?,
             reconcile_quiet: env.seconds("RECONCILE_QUIET_SECONDS", 900)?,
             reconcile_batch: env.number("RECONCILE_BATCH", 200, "must be a whole number")?,
@@ -177,6 +180,7 @@ mod tests {
         assert_eq!(names(&c), [FIRST]);
         assert_eq!(c.default_provider.as_str(), FIRST);
         assert_eq!(c.webhook_grace, Duration::from_secs(3600));
+        assert_eq!(c.webhook_max_clock_skew, Duration::from_secs(300));
         assert_eq!(c.event_retention, Duration::from_secs(7 * 24 * 3600));
         assert_eq!(c.provider_timeout, Duration::from_millis(10_000));
         assert_eq!(c.provider_budget, crate::service::DEFAULT_PROVIDER_BUDGET);

@@ -95,6 +95,15 @@ pub enum Locator {
     ProviderRef(String),
 }
 
+/// What an authenticated body says about itself before anything is fetched: its event identity
+/// and the verification it names. Only a hint (an unsigned body may lie): it lets a redelivery
+/// be recognised before `interpret` calls the provider, and decides nothing else.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Peek {
+    pub event_id: String,
+    pub locator: Locator,
+}
+
 /// An authenticated webhook, interpreted.
 #[derive(Debug, Clone)]
 pub enum Interpreted {
@@ -193,6 +202,13 @@ pub trait KycProvider: Send + Sync {
 
     /// Check a webhook's credentials over the raw bytes, in constant time, before parsing.
     fn authenticate(&self, webhook: &RawWebhook<'_>, now: DateTime<Utc>) -> Result<(), AuthError>;
+
+    /// The event identity and verification an authenticated body names, when reading them
+    /// costs nothing and `interpret` would call the provider: a redelivery is then recognised
+    /// first. The event id must be the one `interpret` reports.
+    fn peek(&self, _webhook: &RawWebhook<'_>) -> Option<Peek> {
+        None
+    }
 
     /// Parse an authenticated webhook and establish the provider's authoritative state
     /// (re-fetched from the provider where the body is not signed).

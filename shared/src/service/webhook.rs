@@ -2,7 +2,9 @@
 //! the body is not signed), deduplicate, apply the transition rules, acknowledge once durable.
 //!
 //! DynamoDB round trips: 2 (one BatchGetItem for the verification and the event's dedupe record,
-//! one write), plus one GetItem when the provider does not echo our id back.
+//! one write), plus one GetItem when the provider does not echo our id back. Where the body names
+//! its event and verification (see `KycProvider::peek`), that BatchGetItem is made before the
+//! provider is called, so a redelivery costs no provider call, and reused when it applies.
 
 use std::sync::Arc;
 
@@ -17,7 +19,7 @@ use crate::provider::{
     AuthError, InterpretError, Interpreted, KycProvider, Locator, ProviderEvent, Providers,
     RawWebhook,
 };
-use crate::store::{backoff, EventLog, EventRecord, SaveOutcome};
+use crate::store::{backoff, EventContext, EventLog, EventRecord, SaveOutcome};
 
 /// Attempts at applying one event when concurrent writers keep winning the version race.
 const MAX_ATTEMPTS: u32 = 5;
@@ -68,8 +70,17 @@ pub struct IngestWebhook {
     clock: Arc<dyn Clock>,
     /// How long an event for a verification we cannot find is answered 5xx (so it is retried).
     grace: Duration,
+    /// How far in the future a body's event time may lie before the receive time replaces it.
+    max_skew: Duration,
     /// How long processed events are kept for deduplication and audit.
     retention: Duration,
+}
+
+/// What was read for the event and verification a body names, before the provider was called.
+struct Preloaded {
+    verification_id: VerificationId,
+    event_id: String,
+    context: EventContext,
 }
 
 /// One event's facts while it is applied.
@@ -102,6 +113,7 @@ impl IngestWebhook {
         providers: Providers,
         clock: Arc<dyn Clock>,
         grace: std::time::Duration,
+        max_skew: std::time::Duration,
         retention: std::time::Duration,
     ) -> Self {
         Self {
@@ -109,6 +121,7 @@ impl IngestWebhook {
             providers,
             clock,
             grace: Duration::from_std(grace).unwrap_or(Duration::hours(1)),
+            max_skew: Duration::from_std(max_skew).unwrap_or(Duration::minutes(5)),
             retention: Duration::from_std(retention).unwrap_or(Duration::days(7)),
         }
     }
@@ -126,11 +139,19 @@ impl IngestWebhook {
             .ok_or_else(|| ApiError::not_found("webhook route"))?;
         let name = adapter.name();
         authenticate(adapter.as_ref(), &webhook, now, ctx)?;
-        let event = match interpret(adapter.as_ref(), &webhook).await? {
+        let preloaded = self.preload(adapter.as_ref(), &name, &webhook).await?;
+        if let Some(p) = preloaded.as_ref().filter(|p| p.context.already_processed) {
+            tracing::info!(provider = %name, event_id = %p.event_id, verification_id = %p.verification_id, "duplicate webhook");
+            return Ok(WebhookAck::Duplicate);
+        }
+        let mut event = match interpret(adapter.as_ref(), &webhook).await? {
             Reading::Event(event) => event,
             Reading::Ignored => return Ok(WebhookAck::Ignored),
             Reading::Unprocessable => return Ok(unprocessable(&name)),
         };
+        if clamp_future(&mut event, now, self.max_skew) {
+            tracing::warn!(provider = %name, event_id = %event.event_id, "webhook event time in the future; the receive time is used");
+        }
         let found = match &event.locator {
             Locator::Ours(id) => Some(id.clone()),
             Locator::ProviderRef(r) => self.events.find_by_provider_ref(&name, r).await?,
@@ -144,7 +165,36 @@ impl IngestWebhook {
             verification_id: &verification_id,
             now,
         };
-        self.apply(&applying).await
+        self.apply(&applying, preloaded).await
+    }
+
+    /// The dedupe record and verification of the event the body names, when the provider can
+    /// say which without a call: read before `interpret` calls the provider.
+    async fn preload(
+        &self,
+        adapter: &dyn KycProvider,
+        name: &ProviderName,
+        webhook: &RawWebhook<'_>,
+    ) -> Result<Option<Preloaded>, ApiError> {
+        let Some(peek) = adapter.peek(webhook) else {
+            return Ok(None);
+        };
+        let found = match peek.locator {
+            Locator::Ours(id) => Some(id),
+            Locator::ProviderRef(r) => self.events.find_by_provider_ref(name, &r).await?,
+        };
+        let Some(verification_id) = found else {
+            return Ok(None);
+        };
+        let context = self
+            .events
+            .load_for_event(&verification_id, name, &peek.event_id)
+            .await?;
+        Ok(Some(Preloaded {
+            verification_id,
+            event_id: peek.event_id,
+            context,
+        }))
     }
 
     /// A well-formed event for a verification we cannot find: 503 during the grace period so
@@ -170,12 +220,24 @@ impl IngestWebhook {
 
     /// Deduplicate, apply the transition rules and store the event with its effect, re-reading
     /// when a concurrent writer changed the verification first.
-    async fn apply(&self, a: &Applying<'_>) -> Result<WebhookAck, ApiError> {
+    /// The first attempt reuses what was preloaded when it was read for this very event.
+    async fn apply(
+        &self,
+        a: &Applying<'_>,
+        preloaded: Option<Preloaded>,
+    ) -> Result<WebhookAck, ApiError> {
+        let mut preloaded = preloaded
+            .filter(|p| p.verification_id == *a.verification_id && p.event_id == a.event.event_id)
+            .map(|p| p.context);
         for attempt in 0..MAX_ATTEMPTS {
-            let loaded = self
-                .events
-                .load_for_event(a.verification_id, a.provider, &a.event.event_id)
-                .await?;
+            let loaded = match preloaded.take() {
+                Some(context) => context,
+                None => {
+                    self.events
+                        .load_for_event(a.verification_id, a.provider, &a.event.event_id)
+                        .await?
+                }
+            };
             if loaded.already_processed {
                 tracing::info!(provider = %a.provider, event_id = %a.event.event_id, verification_id = %a.verification_id, "duplicate webhook");
                 return Ok(WebhookAck::Duplicate);
@@ -259,6 +321,21 @@ fn authenticate(
     })
 }
 
+/// An event time more than `max_skew` after `now` is not believed (a body's time is not signed
+/// by every provider, and one far in the future would make every later event stale): both the
+/// event's and its observation's become `now`. Whether anything was clamped.
+fn clamp_future(event: &mut ProviderEvent, now: DateTime<Utc>, max_skew: Duration) -> bool {
+    let latest = now + max_skew;
+    let mut clamped = false;
+    for at in [&mut event.occurred_at, &mut event.observation.occurred_at] {
+        if *at > latest {
+            *at = now;
+            clamped = true;
+        }
+    }
+    clamped
+}
+
 /// What an authenticated webhook turned out to be.
 enum Reading {
     Event(Box<ProviderEvent>),
@@ -290,5 +367,52 @@ async fn interpret(
             Ok(Reading::Unprocessable)
         }
         Err(InterpretError::Provider(e)) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::domain::{Observation, Status};
+
+    fn event(at: DateTime<Utc>) -> ProviderEvent {
+        ProviderEvent {
+            event_id: "e-1".into(),
+            event_type: "t".into(),
+            locator: Locator::ProviderRef("r".into()),
+            provider_ref: None,
+            audit: serde_json::Value::Null,
+            observation: Observation {
+                status: Status::InProgress,
+                raw_status: "s".into(),
+                reason: None,
+                required_actions: Vec::new(),
+                occurred_at: at,
+                decision_ref: None,
+            },
+            occurred_at: at,
+        }
+    }
+
+    #[test]
+    fn event_times_beyond_the_skew_become_the_receive_time_and_others_stay() {
+        let now = Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap();
+        let skew = Duration::seconds(300);
+        let far = Utc.with_ymd_and_hms(2100, 1, 1, 0, 0, 0).unwrap();
+        let mut e = event(far);
+        assert!(clamp_future(&mut e, now, skew));
+        assert_eq!((e.occurred_at, e.observation.occurred_at), (now, now));
+        for at in [now - Duration::days(3), now, now + skew] {
+            let mut e = event(at);
+            assert!(!clamp_future(&mut e, now, skew));
+            assert_eq!((e.occurred_at, e.observation.occurred_at), (at, at));
+        }
+        // Either time alone is clamped too.
+        let mut e = event(now);
+        e.observation.occurred_at = far;
+        assert!(clamp_future(&mut e, now, skew));
+        assert_eq!(e.observation.occurred_at, now);
     }
 }

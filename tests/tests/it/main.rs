@@ -18,5 +18,6 @@ mod outage;
 mod privacy;
 mod store;
 mod tenants;
+mod verdicts;
 mod veriff;
 mod webhooks;

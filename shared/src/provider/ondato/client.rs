@@ -53,13 +53,42 @@ pub(super) struct KycIdentification {
     pub status: Option<String>,
     #[serde(default)]
     pub status_reason: Option<String>,
+    /// The IDV the identification belongs to, by its own account.
+    #[serde(default)]
+    pub identity_verification_id: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct TokenResponse {
     access_token: String,
+    /// Any JSON: read by [`token_lifetime`], which no number can make panic.
     #[serde(default)]
-    expires_in: Option<u64>,
+    expires_in: Option<Value>,
+}
+
+/// The longest a token is cached, whatever `expires_in` says (Ondato's last a day).
+const MAX_TOKEN_LIFETIME_SECS: u64 = 24 * 3600;
+/// The lifetime assumed when `expires_in` is absent or not a number.
+const DEFAULT_TOKEN_LIFETIME_SECS: u64 = 300;
+
+/// How long to reuse a token whose answer said `expires_in`: a minute early (or halfway for
+/// short-lived tokens) so a request never races expiry, capped at a day. A huge, fractional,
+/// negative or non-numeric value never overflows: negative or zero means "do not reuse".
+fn token_lifetime(expires_in: Option<&Value>) -> Duration {
+    let secs = match expires_in {
+        None | Some(Value::Null) => DEFAULT_TOKEN_LIFETIME_SECS,
+        Some(v) => match (v.as_u64(), v.as_f64()) {
+            (Some(n), _) => n.min(MAX_TOKEN_LIFETIME_SECS),
+            // Negative, fractional or beyond u64 (JSON numbers such as 1e30).
+            (None, Some(f)) if f.is_finite() && f > 0.0 => {
+                f.min(MAX_TOKEN_LIFETIME_SECS as f64) as u64
+            }
+            (None, Some(_)) => 0,
+            (None, None) => DEFAULT_TOKEN_LIFETIME_SECS,
+        },
+    };
+    let margin = 60.min(secs / 2);
+    Duration::from_secs(secs.saturating_sub(margin))
 }
 
 struct CachedToken {
@@ -120,13 +149,13 @@ impl OndatoClient {
         let bytes = resp.bytes().await.map_err(ProviderError::transport)?;
         let body: TokenResponse =
             serde_json::from_slice(&bytes).map_err(ProviderError::unreadable("token"))?;
-        // Refresh a minute early (or halfway for short-lived tokens) so a request never races expiry.
-        let lifetime = body.expires_in.unwrap_or(300);
-        let margin = 60.min(lifetime / 2);
         let value = SecretString::from(body.access_token);
+        let now = Instant::now();
         *cached = Some(CachedToken {
             value: value.clone(),
-            refresh_at: Instant::now() + Duration::from_secs(lifetime - margin),
+            refresh_at: now
+                .checked_add(token_lifetime(body.expires_in.as_ref()))
+                .unwrap_or(now),
         });
         Ok(value)
     }
@@ -240,4 +269,45 @@ fn refusal(status: reqwest::StatusCode) -> Result<(), ProviderError> {
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn lifetime(body: Value) -> Duration {
+        let parsed: TokenResponse = serde_json::from_value(body).expect("a token answer");
+        token_lifetime(parsed.expires_in.as_ref())
+    }
+
+    #[test]
+    fn any_expires_in_gives_a_bounded_lifetime_without_panicking() {
+        let day = Duration::from_secs(MAX_TOKEN_LIFETIME_SECS - 60);
+        let cases = [
+            (json!(3600), Duration::from_secs(3540)),
+            (json!(60), Duration::from_secs(30)),
+            (json!(1), Duration::from_secs(1)),
+            (json!(0), Duration::ZERO),
+            (json!(u64::MAX), day),
+            (json!(1e30), day),
+            (json!(f64::MAX), day),
+            (json!(-5), Duration::ZERO),
+            (json!(-1e30), Duration::ZERO),
+            (json!(i64::MIN), Duration::ZERO),
+            (json!(90.7), Duration::from_secs(45)),
+            (json!("3600"), Duration::from_secs(240)),
+            (Value::Null, Duration::from_secs(240)),
+        ];
+        for (expires_in, expected) in cases {
+            let got = lifetime(json!({"access_token": "t", "expires_in": expires_in}));
+            assert_eq!(got, expected, "expires_in {expires_in}");
+            assert!(Instant::now().checked_add(got).is_some());
+        }
+        assert_eq!(
+            lifetime(json!({"access_token": "t"})),
+            Duration::from_secs(240)
+        );
+    }
 }

@@ -163,6 +163,7 @@ mod tests {
         KycIdentification {
             status: Some(status.into()),
             status_reason: reason.map(Into::into),
+            identity_verification_id: None,
         }
     }
 
@@ -248,6 +249,78 @@ mod tests {
         for (event, idv, kyc, expected) in cases {
             let o = observe(event, &idv, kyc.as_ref(), kyc.as_ref().map(|_| "kyc-1"), at);
             assert_eq!(o.status, expected, "{event} {}", o.raw_status);
+        }
+    }
+
+    /// Whatever Ondato says after a decision (a late `Processed`, IDV `Completed`, `Expired` or
+    /// `Aborted`, even an identification read as still awaiting), newer or not, by webhook or
+    /// by the reconciler: the decision stands; only another decision moves it.
+    #[test]
+    fn nothing_after_a_decision_but_another_decision_moves_it_back() {
+        use crate::domain::{
+            CustomerId, Metadata, NewVerification, ProviderName, Source, Transition, Verification,
+            VerificationId,
+        };
+
+        let t0 = Utc::now();
+        let at = |s: i64| t0 + chrono::Duration::seconds(s);
+        for (decided, status) in [
+            ("Approved", Status::Approved),
+            ("Rejected", Status::Rejected),
+        ] {
+            let mut v = Verification::start(
+                NewVerification {
+                    id: VerificationId::generate(),
+                    customer_id: CustomerId::parse("cus_1").unwrap(),
+                    provider: ProviderName::from_static("ondato"),
+                    provider_ref: Some("idv-1".into()),
+                    verification_url: None,
+                    metadata: Metadata::new(),
+                    initial: observe("", &idv("Pending"), None, None, at(0)),
+                },
+                at(0),
+            );
+            let decision = observe(
+                "KycIdentification.Approved",
+                &idv("Completed"),
+                Some(&kyc(decided, None)),
+                Some("kyc-1"),
+                at(1),
+            );
+            v.apply(&decision, Source::Webhook, Some("e1"), at(1));
+            assert_eq!(v.status, status);
+            let late = [
+                ("KycIdentification.Processed", "Completed", Some("Awaiting")),
+                (
+                    "KycIdentification.Processed",
+                    "InProgress",
+                    Some("Awaiting"),
+                ),
+                ("KycIdentification.Processed", "Completed", Some(decided)),
+                ("IdentityVerification.StatusChanged", "Completed", None),
+                ("IdentityVerification.StatusChanged", "Expired", None),
+                ("IdentityVerification.StatusChanged", "Aborted", None),
+                ("", "Completed", Some("Awaiting")),
+            ];
+            for (i, (event, idv_status, kyc_status)) in late.into_iter().enumerate() {
+                let k = kyc_status.map(|s| kyc(s, None));
+                let o = observe(
+                    event,
+                    &idv(idv_status),
+                    k.as_ref(),
+                    Some("kyc-1"),
+                    at(2 + i as i64),
+                );
+                for source in [Source::Webhook, Source::Reconcile] {
+                    let t = v.apply(&o, source, None, at(2 + i as i64));
+                    assert!(
+                        !matches!(t, Transition::Changed { .. }),
+                        "{decided} then {event} {idv_status} {kyc_status:?}: {t:?}"
+                    );
+                    assert_eq!(v.status, status);
+                }
+            }
+            assert_eq!(v.history.len(), 2, "{decided}: no entry after the decision");
         }
     }
 

@@ -7,6 +7,7 @@
 mod client;
 mod config;
 mod mapping;
+mod verdict;
 mod webhook;
 
 use async_trait::async_trait;
@@ -16,9 +17,10 @@ use serde_json::json;
 pub use config::OndatoConfig;
 
 use self::client::OndatoClient;
+use self::verdict::Refused;
 use self::webhook::Hint;
 use super::{
-    AuthError, InterpretError, Interpreted, KycProvider, Locator, Plugin, ProviderError,
+    AuthError, InterpretError, Interpreted, KycProvider, Locator, Peek, Plugin, ProviderError,
     ProviderEvent, RawWebhook, StartRequest, Started,
 };
 use crate::domain::request::{Applicant, ApplicantField};
@@ -89,24 +91,38 @@ impl OndatoAdapter {
         Ok(idv_id)
     }
 
-    /// What the IDV and its identification say now: the identification the caller names, else
-    /// the one the IDV links to, else `recorded` (the one a verification last decided with).
+    /// What the IDV and its identification say now. The identification is the one the IDV
+    /// links to (else `recorded`, the one the verification last decided with); one the body
+    /// `named` must be that one, and the identification must link back to the IDV (see
+    /// [`verdict`]).
     async fn observe_idv(
         &self,
         event_type: &str,
         idv_id: &str,
-        kyc_id: Option<String>,
+        named: Option<&str>,
         recorded: Option<&str>,
         at: DateTime<Utc>,
-    ) -> Result<(client::Idv, Observation), ProviderError> {
+    ) -> Result<(client::Idv, Observation), Refused> {
         let idv = self.client.fetch_idv(idv_id).await?;
-        let kyc_id = kyc_id
-            .or_else(|| idv.kyc_id())
-            .or_else(|| recorded.map(str::to_owned));
+        let foreign = |why| Refused::Foreign {
+            why,
+            verification_id: idv
+                .external_reference_id
+                .as_deref()
+                .and_then(|r| VerificationId::parse(r).ok())
+                .map(|id| id.as_str().to_owned()),
+        };
+        let kyc_id = match verdict::deciding(named, idv.kyc_id().as_deref(), recorded) {
+            Err(Refused::Foreign { why, .. }) => return Err(foreign(why)),
+            other => other?,
+        };
         let kyc = match &kyc_id {
             Some(id) => Some(self.client.fetch_kyc(id).await?),
             None => None,
         };
+        if let Some(k) = &kyc {
+            verdict::links_back(idv_id, k.identity_verification_id.as_deref()).map_err(foreign)?;
+        }
         let observation = mapping::observe(event_type, &idv, kyc.as_ref(), kyc_id.as_deref(), at);
         Ok((idv, observation))
     }
@@ -173,22 +189,37 @@ impl KycProvider for OndatoAdapter {
             .provider_ref
             .as_deref()
             .ok_or_else(|| ProviderError::Unavailable("no IDV".into()))?;
-        let unknown = |e: ProviderError| match e {
-            ProviderError::Rejected { .. } => ProviderError::Rejected {
-                message: "ondato does not know this verification's IDV".into(),
-                fields: Default::default(),
-            },
-            other => other,
-        };
-        let (_, observation) = self
+        let observed = self
             .observe_idv("", idv_id, None, v.decision_ref.as_deref(), now)
-            .await
-            .map_err(unknown)?;
-        Ok(observation)
+            .await;
+        match observed {
+            Ok((_, observation)) => Ok(observation),
+            Err(Refused::Provider(ProviderError::Rejected { .. })) => {
+                Err(ProviderError::Rejected {
+                    message: "ondato does not know this verification's IDV".into(),
+                    fields: Default::default(),
+                })
+            }
+            Err(Refused::Provider(other)) => Err(other),
+            Err(Refused::Foreign { why, .. }) => {
+                verdict::report(why, None, Some(v.id.as_str()));
+                Err(ProviderError::Unavailable(
+                    "ondato linked an identification of another IDV".into(),
+                ))
+            }
+            Err(Refused::NotLinkedYet) => Err(ProviderError::Unavailable(
+                "the IDV links no identification yet".into(),
+            )),
+        }
     }
 
     fn authenticate(&self, webhook: &RawWebhook<'_>, _now: DateTime<Utc>) -> Result<(), AuthError> {
         webhook::authenticate(self.client.config(), webhook)
+    }
+
+    /// The envelope id and what the payload names, so a redelivery costs no re-fetch.
+    fn peek(&self, webhook: &RawWebhook<'_>) -> Option<Peek> {
+        webhook::peek(self.client.config(), webhook.body)
     }
 
     async fn interpret(&self, webhook: &RawWebhook<'_>) -> Result<Interpreted, InterpretError> {
@@ -205,15 +236,10 @@ impl KycProvider for OndatoAdapter {
                 } => (event_id, event_type, idv_id, kyc_id, occurred_at, audit),
             };
         // Never trust the body: ask Ondato what the IDV and its identification say now.
-        let (idv, observation) = self
-            .observe_idv(&event_type, &idv_id, kyc_id, None, occurred_at)
-            .await
-            .map_err(|e| match e {
-                ProviderError::Rejected { .. } => InterpretError::Malformed(
-                    "the event names a resource Ondato does not know".into(),
-                ),
-                other => InterpretError::Provider(other),
-            })?;
+        let observed = self
+            .observe_idv(&event_type, &idv_id, kyc_id.as_deref(), None, occurred_at)
+            .await;
+        let (idv, observation) = observed.map_err(|e| refused_event(e, &event_id))?;
         let locator = idv
             .external_reference_id
             .as_deref()
@@ -228,5 +254,32 @@ impl KycProvider for OndatoAdapter {
             observation,
             occurred_at,
         })))
+    }
+}
+
+/// What a webhook whose re-reading gave no observation is: a name Ondato does not know or a
+/// verdict of another verification is never processable (acknowledged, counted); a provider
+/// failure, or a link Ondato does not show yet, is retried.
+fn refused_event(e: Refused, event_id: &str) -> InterpretError {
+    match e {
+        Refused::Provider(ProviderError::Rejected { .. }) => {
+            InterpretError::Malformed("the event names a resource Ondato does not know".into())
+        }
+        Refused::Provider(other) => InterpretError::Provider(other),
+        Refused::Foreign {
+            why,
+            verification_id,
+        } => {
+            verdict::report(why, Some(event_id), verification_id.as_deref());
+            InterpretError::Malformed(
+                "the event names another verification's identification".into(),
+            )
+        }
+        Refused::NotLinkedYet => {
+            tracing::warn!(event_id = %event_id, "ondato event names an identification its IDV does not link yet; asking for a retry");
+            InterpretError::Provider(ProviderError::Unavailable(
+                "the IDV links no identification yet".into(),
+            ))
+        }
     }
 }

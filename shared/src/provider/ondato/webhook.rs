@@ -11,7 +11,8 @@ use subtle::ConstantTimeEq;
 
 use super::config::OndatoConfig;
 use super::mapping::parse_utc;
-use crate::provider::{AuthError, InterpretError, RawWebhook};
+use crate::domain::VerificationId;
+use crate::provider::{AuthError, InterpretError, Locator, Peek, RawWebhook};
 
 const IDV_EVENTS: &[&str] = &[
     "IdentityVerification.StatusChanged",
@@ -87,6 +88,52 @@ pub(super) fn authenticate(
     } else {
         Err(AuthError::Invalid)
     }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Identity {
+    id: String,
+    #[serde(default)]
+    application_id: Option<String>,
+    #[serde(default)]
+    payload: Option<PayloadRefs>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PayloadRefs {
+    #[serde(default)]
+    external_reference_id: Option<String>,
+    #[serde(default)]
+    identity_verification_id: Option<String>,
+    #[serde(default)]
+    id: Option<String>,
+}
+
+/// The envelope's id and the verification it names (our id where the payload echoes it, else
+/// the IDV), before anything is fetched; `None` for another application's or a broken envelope.
+pub(super) fn peek(config: &OndatoConfig, body: &[u8]) -> Option<Peek> {
+    let e: Identity = serde_json::from_slice(body).ok()?;
+    if let (Some(expected), Some(got)) = (&config.application_id, &e.application_id) {
+        if expected != got {
+            return None;
+        }
+    }
+    let p = e.payload?;
+    let locator = match p
+        .external_reference_id
+        .as_deref()
+        .map(VerificationId::parse)
+    {
+        Some(Ok(ours)) => Locator::Ours(ours),
+        // A KYC payload links its IDV; an IDV payload is the IDV.
+        _ => Locator::ProviderRef(p.identity_verification_id.or(p.id)?),
+    };
+    Some(Peek {
+        event_id: e.id,
+        locator,
+    })
 }
 
 /// Read the envelope of an authenticated webhook.
@@ -275,6 +322,34 @@ mod tests {
         );
         let kept = audit.to_string();
         assert!(!kept.contains("X123") && !kept.contains("Ada"), "{kept}");
+    }
+
+    #[test]
+    fn a_peek_names_the_envelope_and_our_id_else_the_idv() {
+        let ours = VerificationId::generate();
+        let kyc = json!({"id": "evt-1", "applicationId": "app-1", "createdUtc": "x", "type": "KycIdentification.Approved",
+            "payload": {"id": "kyc-1", "identityVerificationId": "idv-1", "externalReferenceId": ours.as_str()}});
+        let peeked = peek(&config(), kyc.to_string().as_bytes()).expect("a peek");
+        assert_eq!(peeked.event_id, "evt-1");
+        assert_eq!(peeked.locator, Locator::Ours(ours));
+        let kyc =
+            json!({"id": "evt-2", "payload": {"id": "kyc-1", "identityVerificationId": "idv-1"}});
+        let idv =
+            json!({"id": "evt-3", "payload": {"id": "idv-1", "externalReferenceId": "not ours"}});
+        for body in [kyc, idv] {
+            assert_eq!(
+                peek(&config(), body.to_string().as_bytes()).map(|p| p.locator),
+                Some(Locator::ProviderRef("idv-1".into()))
+            );
+        }
+        let other = json!({"id": "e", "applicationId": "app-2", "payload": {"id": "idv-1"}});
+        for body in [
+            other.to_string().into_bytes(),
+            b"[]".to_vec(),
+            b"{\"id\": 1}".to_vec(),
+        ] {
+            assert_eq!(peek(&config(), &body), None);
+        }
     }
 
     #[test]
