@@ -182,7 +182,8 @@ impl Wiring {
                 self.config.webhook_grace,
                 self.config.webhook_max_clock_skew,
                 self.config.event_retention,
-            ),
+            )
+            .with_budget(self.config.provider_budget),
         }
     }
 

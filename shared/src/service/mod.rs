@@ -81,17 +81,17 @@ impl RequestCtx {
 
     /// Run provider calls (a token, a create, an update…) within the request's one provider
     /// deadline; past it they are abandoned as a provider timeout (`504`).
-    pub(crate) async fn provider_call<T>(
+    pub(crate) async fn provider_call<T, E: From<ProviderError>>(
         &self,
         budget: std::time::Duration,
-        calls: impl std::future::Future<Output = Result<T, ProviderError>>,
-    ) -> Result<T, ProviderError> {
+        calls: impl std::future::Future<Output = Result<T, E>>,
+    ) -> Result<T, E> {
         let until = self.provider_deadline(budget);
         match tokio::time::timeout_at(until, calls).await {
             Ok(result) => result,
             Err(_) => {
                 tracing::warn!(request_id = %self.request_id, "provider calls ran out of the request's time");
-                Err(ProviderError::Timeout)
+                Err(ProviderError::Timeout.into())
             }
         }
     }

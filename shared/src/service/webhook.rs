@@ -74,6 +74,8 @@ pub struct IngestWebhook {
     max_skew: Duration,
     /// How long processed events are kept for deduplication and audit.
     retention: Duration,
+    /// How long the provider calls of one delivery (the re-fetch) may take together.
+    budget: std::time::Duration,
 }
 
 /// What was read for the event and verification a body names, before the provider was called.
@@ -123,7 +125,14 @@ impl IngestWebhook {
             grace: Duration::from_std(grace).unwrap_or(Duration::hours(1)),
             max_skew: Duration::from_std(max_skew).unwrap_or(Duration::minutes(5)),
             retention: Duration::from_std(retention).unwrap_or(Duration::days(7)),
+            budget: super::DEFAULT_PROVIDER_BUDGET,
         }
+    }
+
+    /// How long the provider calls of one delivery may take together.
+    pub fn with_budget(mut self, budget: std::time::Duration) -> Self {
+        self.budget = budget;
+        self
     }
 
     pub async fn run(
@@ -144,7 +153,7 @@ impl IngestWebhook {
             tracing::info!(provider = %name, event_id = %p.event_id, verification_id = %p.verification_id, "duplicate webhook");
             return Ok(WebhookAck::Duplicate);
         }
-        let mut event = match interpret(adapter.as_ref(), &webhook).await? {
+        let mut event = match interpret(adapter.as_ref(), &webhook, ctx, self.budget).await? {
             Reading::Event(event) => event,
             Reading::Ignored => return Ok(WebhookAck::Ignored),
             Reading::Unprocessable => return Ok(unprocessable(&name)),
@@ -354,8 +363,11 @@ fn unprocessable(provider: &ProviderName) -> WebhookAck {
 async fn interpret(
     adapter: &dyn KycProvider,
     webhook: &RawWebhook<'_>,
+    ctx: &RequestCtx,
+    budget: std::time::Duration,
 ) -> Result<Reading, ApiError> {
-    match adapter.interpret(webhook).await {
+    // The re-fetch (a token, then reads) shares the request's one provider deadline.
+    match ctx.provider_call(budget, adapter.interpret(webhook)).await {
         Ok(Interpreted::Event(event)) => Ok(Reading::Event(event)),
         Ok(Interpreted::Ignored { event_type }) => {
             tracing::info!(provider = %adapter.name(), event_type = %event_type, "webhook event type ignored");

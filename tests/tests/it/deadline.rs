@@ -64,3 +64,24 @@ async fn the_calls_of_one_request_share_one_deadline() {
         started.elapsed()
     );
 }
+
+#[tokio::test]
+async fn a_webhook_whose_re_fetch_outlasts_the_budget_is_a_quick_504_and_its_retry_applies() {
+    let stack = budgeted_stack("1500", "60000").await;
+    stack.emulator.set_auto_deliver(false);
+    let v = create(&stack, "cus_slow_refetch").await;
+    let page = click(v["verification_url"].as_str().unwrap(), "approve", None).await;
+    assert!(page.status < 400, "{}", page.raw);
+    wait_for_deliveries(&stack, 1).await;
+    stack
+        .emulator
+        .delay_next("idv_get", Duration::from_secs(30), 1);
+    let started = Instant::now();
+    assert_eq!(stack.emulator.deliver(0).await, Some(504));
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    deliver_until_acked(&stack, 0).await;
+}
