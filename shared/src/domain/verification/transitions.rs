@@ -45,6 +45,9 @@ impl Verification {
             data_submitted_at: None,
             created_with_key: None,
             created_fingerprint: None,
+            history_dropped: 0,
+            reconcile_failures: 0,
+            reconcile_after: None,
         };
         v.set(&new.initial, Source::Api, None, now, None, false);
         v
@@ -80,6 +83,7 @@ impl Verification {
                 self.decision_ref = obs.decision_ref.clone();
             }
             self.updated_at = now;
+            self.clear_reconcile_backoff();
             return Transition::Refreshed;
         }
         let superseded = from.is_terminal();
@@ -202,6 +206,8 @@ impl Verification {
             superseded,
             event_id: event_id.map(str::to_owned),
         });
+        self.cap_history();
+        self.clear_reconcile_backoff();
     }
 }
 
