@@ -18,7 +18,7 @@ use chrono::{DateTime, Duration, Utc};
 pub use create::{CreateStore, CreateVerification};
 pub use fetch::{CustomerView, FetchStore, FetchVerification};
 pub use keys::IdempotencySecret;
-pub use reconcile::{Reconcile, ReconcileReport};
+pub use reconcile::{Reconcile, ReconcileReport, ReconcileSettings};
 pub use refresh::{RefreshStore, RefreshVerification};
 pub use resubmit::{ResubmitStore, ResubmitVerification};
 pub use view::{customer_json, verification_json};
