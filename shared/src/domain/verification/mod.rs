@@ -12,10 +12,10 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-mod backoff;
+mod bounds;
 mod transitions;
 
-pub use backoff::{reconcile_backoff, HISTORY_CAP};
+pub use bounds::{reconcile_backoff, HISTORY_CAP};
 
 use super::{CustomerId, ProviderName, Status, VerificationId};
 

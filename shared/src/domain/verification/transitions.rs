@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::bounds::history_raw_status;
 use super::{
     CustomerEffect, Decision, EditRefusal, HistoryEntry, NewVerification, Observation, Source,
     Transition, Verification,
@@ -134,7 +135,7 @@ impl Verification {
         self.decision_ref = None;
         self.set(initial, Source::Api, None, now, Some(from), false);
         if let Some(entry) = self.history.last_mut() {
-            entry.raw_status = format!("resubmitted: {}", initial.raw_status);
+            entry.raw_status = history_raw_status(&format!("resubmitted: {}", initial.raw_status));
         }
         Transition::Changed {
             from,
@@ -202,7 +203,7 @@ impl Verification {
             source,
             at: obs.occurred_at,
             recorded_at: now,
-            raw_status: obs.raw_status.clone(),
+            raw_status: history_raw_status(&obs.raw_status),
             superseded,
             event_id: event_id.map(str::to_owned),
         });

@@ -1,5 +1,5 @@
 //! What keeps one verification from costing more than its share: the reconciler's backoff after
-//! failed refreshes, and the cap on its history.
+//! failed refreshes, and the bounds of its history (entries, and each entry's provider words).
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -9,6 +9,18 @@ use super::Verification;
 /// newest after it. Each entry is a few hundred bytes, so a verification item stays a few tens
 /// of KB however many events arrive.
 pub const HISTORY_CAP: usize = 50;
+
+/// A history entry keeps at most this many characters of the provider's status words.
+const HISTORY_RAW_STATUS_CHARS: usize = 200;
+
+/// The provider's status words as a history entry keeps them: at most 200 characters, so 50
+/// entries stay small whatever a provider sends.
+pub(super) fn history_raw_status(raw: &str) -> String {
+    match raw.char_indices().nth(HISTORY_RAW_STATUS_CHARS) {
+        Some((end, _)) => format!("{}…", &raw[..end]),
+        None => raw.to_owned(),
+    }
+}
 
 /// The wait after the first failed refresh; doubled per further failure.
 const FIRST_BACKOFF_MINUTES: i64 = 15;
@@ -164,6 +176,18 @@ mod tests {
             Some("e1000")
         );
         assert_eq!(v.status, Status::InProgress);
+    }
+
+    #[test]
+    fn a_history_entry_keeps_200_characters_of_the_providers_words() {
+        let mut v = fresh();
+        let mut long = obs(Status::InReview, 1);
+        long.raw_status = "é".repeat(5000);
+        v.apply(&long, Source::Webhook, None, t(1));
+        let kept = &v.history[1].raw_status;
+        assert_eq!(kept.chars().count(), 201);
+        assert!(kept.ends_with('…'));
+        assert_eq!(history_raw_status("Approved"), "Approved");
     }
 
     #[test]
