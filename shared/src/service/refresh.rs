@@ -54,7 +54,7 @@ impl RefreshVerification {
         id: &VerificationId,
         source: Source,
     ) -> Result<(Verification, Transition), ApiError> {
-        let verification = self.read(&id).await?;
+        let verification = self.read(id).await?;
         self.refresh_read(verification, source).await
     }
 
