@@ -15,7 +15,7 @@ use crate::net;
 use crate::provider::Providers;
 use crate::service::{
     CreateVerification, FetchVerification, IdempotencySecret, IngestWebhook, Reconcile,
-    RefreshVerification, ResubmitVerification,
+    ReconcileSettings, RefreshVerification, ResubmitVerification,
 };
 use crate::store::dynamodb::DynamoDbStore;
 use crate::store::Port;
@@ -200,8 +200,12 @@ impl Wiring {
                 self.store.clone(),
                 self.refresh(),
                 self.clock.clone(),
-                self.config.reconcile_quiet,
-                self.config.reconcile_batch,
+                ReconcileSettings {
+                    quiet: self.config.reconcile_quiet,
+                    batch: self.config.reconcile_batch,
+                    concurrency: self.config.reconcile_concurrency,
+                    margin: self.config.reconcile_margin,
+                },
             ),
         }
     }

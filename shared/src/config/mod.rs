@@ -45,6 +45,10 @@ pub struct Config {
     pub reconcile_quiet: Duration,
     /// At most this many verifications per reconciler run.
     pub reconcile_batch: usize,
+    /// At most this many refreshes at once in a reconciler run.
+    pub reconcile_concurrency: usize,
+    /// A reconciler run takes no new verification closer than this to its Lambda deadline.
+    pub reconcile_margin: Duration,
 }
 
 /// `AWS_REGION` and the execution role's credentials (`AWS_ACCESS_KEY_ID`,
@@ -124,6 +128,12 @@ impl Config {
             event_retention: env.seconds("EVENT_RETENTION_SECONDS", 7 * 24 * 3600)?,
             reconcile_quiet: env.seconds("RECONCILE_QUIET_SECONDS", 900)?,
             reconcile_batch: env.number("RECONCILE_BATCH", 200, "must be a whole number")?,
+            reconcile_concurrency: env.number(
+                "RECONCILE_CONCURRENCY",
+                8,
+                "must be a whole number",
+            )?,
+            reconcile_margin: env.seconds("RECONCILE_MARGIN_SECONDS", 30)?,
         })
     }
 }
@@ -185,6 +195,8 @@ mod tests {
         assert_eq!(c.provider_timeout, Duration::from_millis(10_000));
         assert_eq!(c.provider_budget, crate::service::DEFAULT_PROVIDER_BUDGET);
         assert_eq!(c.reconcile_batch, 200);
+        assert_eq!(c.reconcile_concurrency, 8);
+        assert_eq!(c.reconcile_margin, Duration::from_secs(30));
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod verification;
 pub use ids::{CustomerId, ProviderName, VerificationId};
 pub use status::Status;
 pub use verification::{
-    CustomerEffect, Decision, EditRefusal, HistoryEntry, Metadata, NewVerification, Observation,
-    Reason, RequiredAction, Source, Transition, Verification,
+    reconcile_backoff, CustomerEffect, Decision, EditRefusal, HistoryEntry, Metadata,
+    NewVerification, Observation, Reason, RequiredAction, Source, Transition, Verification,
+    HISTORY_CAP,
 };

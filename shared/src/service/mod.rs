@@ -22,7 +22,7 @@ use crate::provider::ProviderError;
 pub use create::{CreateStore, CreateVerification};
 pub use fetch::{CustomerView, FetchStore, FetchVerification};
 pub use keys::IdempotencySecret;
-pub use reconcile::{Reconcile, ReconcileReport};
+pub use reconcile::{Reconcile, ReconcileReport, ReconcileSettings};
 pub use refresh::{RefreshStore, RefreshVerification};
 pub use resubmit::{ResubmitStore, ResubmitVerification};
 pub use view::{customer_json, verification_json};

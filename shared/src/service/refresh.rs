@@ -49,7 +49,7 @@ impl RefreshVerification {
         self.refresh(id, source).await.map(|(v, _)| v)
     }
 
-    async fn read(&self, id: &VerificationId) -> Result<Verification, ApiError> {
+    pub(super) async fn read(&self, id: &VerificationId) -> Result<Verification, ApiError> {
         self.store
             .get_verification(id)
             .await?
@@ -62,7 +62,17 @@ impl RefreshVerification {
         id: &VerificationId,
         source: Source,
     ) -> Result<(Verification, Transition), ApiError> {
-        let mut verification = self.read(id).await?;
+        let verification = self.read(id).await?;
+        self.refresh_read(verification, source).await
+    }
+
+    /// [`Self::refresh`] of a verification just read.
+    pub(super) async fn refresh_read(
+        &self,
+        mut verification: Verification,
+        source: Source,
+    ) -> Result<(Verification, Transition), ApiError> {
+        let id = verification.id.clone();
         let provider = self.providers.get(&verification.provider).ok_or_else(|| {
             ApiError::new(
                 ErrorCode::InternalError,
@@ -93,7 +103,7 @@ impl RefreshVerification {
                 return Ok((verification, transition));
             }
             backoff(attempt).await;
-            verification = self.read(id).await?;
+            verification = self.read(&id).await?;
         }
         Err(concurrent_update(
             "the verification is being updated concurrently; retry",

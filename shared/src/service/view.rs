@@ -42,7 +42,7 @@ pub fn verification_json(v: &Verification) -> Value {
             e
         })
         .collect();
-    json!({
+    let mut view = json!({
         "id": v.id,
         "customer_id": v.customer_id,
         "provider": v.provider,
@@ -55,7 +55,12 @@ pub fn verification_json(v: &Verification) -> Value {
         "metadata": v.metadata,
         "created_at": ts(v.created_at),
         "updated_at": ts(v.updated_at),
-    })
+    });
+    if v.history_dropped > 0 {
+        // The history keeps its first entry and the newest ones; this many were in between.
+        view["history_dropped"] = json!(v.history_dropped);
+    }
+    view
 }
 
 /// A customer's view, as `GET /v1/customers/{customer_id}/verification` returns it.

@@ -195,7 +195,11 @@ impl Port {
                 ("dynamodb:PutItem", TABLE),
                 ("dynamodb:UpdateItem", TABLE),
             ],
-            Self::OpenVerifications => &[("dynamodb:Query", "index/open")],
+            // The Query, and the one UpdateItem that records a failed refresh's backoff.
+            Self::OpenVerifications => &[
+                ("dynamodb:Query", "index/open"),
+                ("dynamodb:UpdateItem", TABLE),
+            ],
         }
     }
 }
@@ -298,14 +302,26 @@ pub trait EventLog: Send + Sync {
     ) -> Result<SaveOutcome, StoreError>;
 }
 
-/// The sparse index of open verifications (`Query` on `index/open`).
+/// The sparse index of open verifications (`Query` on `index/open`) and the reconciler's
+/// per-verification backoff (`UpdateItem`).
 #[async_trait]
 pub trait OpenVerifications: Send + Sync {
     /// Open (non-terminal) verifications whose last activity is older than `quiet_since`, at most
-    /// `limit`.
+    /// `limit`, the quietest first (every index partition queried at once).
     async fn quiet_open_verifications(
         &self,
         quiet_since: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<VerificationId>, StoreError>;
+
+    /// Store the reconciler's backoff of `v` (its `reconcile_failures` and `reconcile_after`,
+    /// removed when there are no failures) and list it in the open index as last active at
+    /// `listed_at`, so the Query above skips it until then. One update of those attributes and
+    /// the version, on the condition that the verification is still open and at `v.version`: a
+    /// concurrent write wins and is never overwritten (`VersionConflict`).
+    async fn record_reconcile_backoff(
+        &self,
+        v: &Verification,
+        listed_at: DateTime<Utc>,
+    ) -> Result<SaveOutcome, StoreError>;
 }

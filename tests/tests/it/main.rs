@@ -16,6 +16,7 @@ mod idempotency;
 mod ondato_fidelity;
 mod outage;
 mod privacy;
+mod reconciler;
 mod store;
 mod tenants;
 mod verdicts;

@@ -12,7 +12,10 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+mod bounds;
 mod transitions;
+
+pub use bounds::{reconcile_backoff, HISTORY_CAP};
 
 use super::{CustomerId, ProviderName, Status, VerificationId};
 
@@ -108,7 +111,13 @@ pub struct Verification {
     pub decision: Option<Decision>,
     pub required_actions: Vec<RequiredAction>,
     pub metadata: Metadata,
+    /// The first entry (how the verification started) and the newest ones, at most
+    /// [`HISTORY_CAP`] in all, so the item stays far below DynamoDB's 400 KB whatever the number
+    /// of events.
     pub history: Vec<HistoryEntry>,
+    /// How many older entries were dropped from `history` (between its first and the rest).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub history_dropped: u32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Provider time of the newest applied observation.
@@ -127,6 +136,18 @@ pub struct Verification {
     pub created_with_key: Option<String>,
     #[serde(default)]
     pub created_fingerprint: Option<String>,
+    /// Reconciler refreshes that failed in a row (the provider erred or timed out); cleared by
+    /// any applied observation.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub reconcile_failures: u32,
+    /// The reconciler leaves the verification alone until then (capped exponential backoff).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reconcile_after: Option<DateTime<Utc>>,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's `skip_serializing_if` passes a reference
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 fn first_attempt() -> u32 {

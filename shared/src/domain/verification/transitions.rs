@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::bounds::history_raw_status;
 use super::{
     CustomerEffect, Decision, EditRefusal, HistoryEntry, NewVerification, Observation, Source,
     Transition, Verification,
@@ -45,6 +46,9 @@ impl Verification {
             data_submitted_at: None,
             created_with_key: None,
             created_fingerprint: None,
+            history_dropped: 0,
+            reconcile_failures: 0,
+            reconcile_after: None,
         };
         v.set(&new.initial, Source::Api, None, now, None, false);
         v
@@ -80,6 +84,7 @@ impl Verification {
                 self.decision_ref = obs.decision_ref.clone();
             }
             self.updated_at = now;
+            self.clear_reconcile_backoff();
             return Transition::Refreshed;
         }
         let superseded = from.is_terminal();
@@ -130,7 +135,7 @@ impl Verification {
         self.decision_ref = None;
         self.set(initial, Source::Api, None, now, Some(from), false);
         if let Some(entry) = self.history.last_mut() {
-            entry.raw_status = format!("resubmitted: {}", initial.raw_status);
+            entry.raw_status = history_raw_status(&format!("resubmitted: {}", initial.raw_status));
         }
         Transition::Changed {
             from,
@@ -198,10 +203,12 @@ impl Verification {
             source,
             at: obs.occurred_at,
             recorded_at: now,
-            raw_status: obs.raw_status.clone(),
+            raw_status: history_raw_status(&obs.raw_status),
             superseded,
             event_id: event_id.map(str::to_owned),
         });
+        self.cap_history();
+        self.clear_reconcile_backoff();
     }
 }
 

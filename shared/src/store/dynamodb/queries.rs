@@ -10,7 +10,9 @@ use super::codec::{
 };
 use super::{unavailable, DynamoDbStore};
 use crate::domain::{CustomerId, Verification, VerificationId};
-use crate::store::{Customer, CustomerReader, OpenVerifications, StoreError, VerificationReader};
+use crate::store::{
+    Customer, CustomerReader, OpenVerifications, SaveOutcome, StoreError, VerificationReader,
+};
 
 impl DynamoDbStore {
     pub(super) async fn get(&self, key: Item) -> Result<Option<Item>, StoreError> {
@@ -26,13 +28,14 @@ impl DynamoDbStore {
         Ok(out.item)
     }
 
-    /// One shard's quiet open verifications, up to `wanted`, page by page.
+    /// One shard's quiet open verifications (with their last activity, as the index sorts
+    /// them), the quietest first, up to `wanted`, page by page.
     async fn quiet_in_shard(
         &self,
         shard: u32,
         quiet_since: DateTime<Utc>,
         wanted: usize,
-    ) -> Result<Vec<VerificationId>, StoreError> {
+    ) -> Result<Vec<(String, VerificationId)>, StoreError> {
         let mut found = Vec::new();
         let mut start = None;
         loop {
@@ -52,9 +55,10 @@ impl DynamoDbStore {
                 .await
                 .map_err(unavailable("Query"))?;
             found.extend(out.items().iter().filter_map(|i| {
-                get_s(i, PK)?
+                let id = get_s(i, PK)?
                     .strip_prefix("VER#")
-                    .and_then(|id| VerificationId::parse(id).ok())
+                    .and_then(|id| VerificationId::parse(id).ok())?;
+                Some((get_s(i, OPEN_SK)?.to_owned(), id))
             }));
             match out.last_evaluated_key {
                 Some(k) if !k.is_empty() && found.len() < wanted => start = Some(k),
@@ -95,15 +99,24 @@ impl OpenVerifications for DynamoDbStore {
         quiet_since: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<VerificationId>, StoreError> {
-        let mut found = Vec::new();
-        for shard in 0..OPEN_SHARDS {
-            if found.len() >= limit {
-                break;
-            }
-            let wanted = limit - found.len();
-            found.extend(self.quiet_in_shard(shard, quiet_since, wanted).await?);
-        }
+        // Every partition at once; each may hold all of the quietest, so each is asked for
+        // `limit` (keys only, a fraction of a read unit each) and the quietest `limit` are kept.
+        let shards = futures::future::try_join_all(
+            (0..OPEN_SHARDS).map(|shard| self.quiet_in_shard(shard, quiet_since, limit)),
+        )
+        .await?;
+        let mut found: Vec<(String, VerificationId)> = shards.into_iter().flatten().collect();
+        // RFC 3339 UTC times with milliseconds sort as text.
+        found.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         found.truncate(limit);
-        Ok(found)
+        Ok(found.into_iter().map(|(_, id)| id).collect())
+    }
+
+    async fn record_reconcile_backoff(
+        &self,
+        v: &Verification,
+        listed_at: DateTime<Utc>,
+    ) -> Result<SaveOutcome, StoreError> {
+        self.update_reconcile_backoff(v, listed_at).await
     }
 }

@@ -4,10 +4,13 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+use chrono::{DateTime, Utc};
 
 use super::codec::{
-    active_attr, customer_key, n, ref_item, s, time, verification_to_item, VERSION,
+    active_attr, customer_key, n, ref_item, s, time, verification_key, verification_to_item,
+    OPEN_PK, OPEN_SK, VERSION,
 };
 use super::{cancellation, contended, failed_condition, unavailable, DynamoDbStore};
 use crate::domain::idempotency::StoredResponse;
@@ -67,6 +70,52 @@ impl DynamoDbStore {
             .build()
             .map_err(StoreError::build)?;
         Ok(Some(TransactWriteItem::builder().update(update).build()))
+    }
+
+    /// The reconciler's backoff of a verification read at `v.version`: only the backoff
+    /// attributes, the open index's sort key and the version change, so a concurrent webhook's
+    /// state is never overwritten; if it wrote first, the condition fails and nothing is stored.
+    pub(super) async fn update_reconcile_backoff(
+        &self,
+        v: &Verification,
+        listed_at: DateTime<Utc>,
+    ) -> Result<SaveOutcome, StoreError> {
+        let mut values = HashMap::from([
+            (":read".to_owned(), n(v.version)),
+            (":next".to_owned(), n(v.version + 1)),
+            (":listed".to_owned(), time(listed_at)),
+        ]);
+        let expression = match v.reconcile_after {
+            Some(after) if v.reconcile_failures > 0 => {
+                values.insert(":f".into(), n(v.reconcile_failures));
+                values.insert(":after".into(), time(after));
+                "SET #v = :next, #sk = :listed, reconcile_failures = :f, reconcile_after = :after"
+            }
+            _ => "SET #v = :next, #sk = :listed REMOVE reconcile_failures, reconcile_after",
+        };
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(verification_key(&v.id)))
+            .update_expression(expression)
+            .condition_expression("#v = :read AND attribute_exists(#pk)")
+            .expression_attribute_names("#v", VERSION)
+            .expression_attribute_names("#sk", OPEN_SK)
+            .expression_attribute_names("#pk", OPEN_PK)
+            .set_expression_attribute_values(Some(values))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(SaveOutcome::Saved),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(UpdateItemError::is_conditional_check_failed_exception) =>
+            {
+                Ok(SaveOutcome::VersionConflict)
+            }
+            Err(e) => Err(unavailable("UpdateItem")(e)),
+        }
     }
 }
 
