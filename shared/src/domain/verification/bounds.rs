@@ -82,38 +82,9 @@ impl Verification {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::verification::{NewVerification, Observation, Source};
-    use crate::domain::{CustomerId, Metadata, ProviderName, Status, VerificationId};
-
-    fn t(secs: i64) -> DateTime<Utc> {
-        DateTime::from_timestamp(1_790_000_000 + secs, 0).unwrap()
-    }
-
-    fn obs(status: Status, at: i64) -> Observation {
-        Observation {
-            status,
-            raw_status: format!("raw {status}"),
-            reason: None,
-            required_actions: vec![],
-            occurred_at: t(at),
-            decision_ref: None,
-        }
-    }
-
-    fn fresh() -> Verification {
-        Verification::start(
-            NewVerification {
-                id: VerificationId::generate(),
-                customer_id: CustomerId::parse("cus_1").unwrap(),
-                provider: ProviderName::from_static("acme"),
-                provider_ref: Some("ref-1".into()),
-                verification_url: None,
-                metadata: Metadata::new(),
-                initial: obs(Status::Pending, 0),
-            },
-            t(0),
-        )
-    }
+    use crate::domain::verification::fixtures::{fresh, obs, t};
+    use crate::domain::verification::Source;
+    use crate::domain::Status;
 
     #[test]
     fn the_backoff_doubles_from_15_minutes_up_to_a_day() {

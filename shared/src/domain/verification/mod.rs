@@ -13,6 +13,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 mod bounds;
+#[cfg(test)]
+pub(crate) mod fixtures;
 mod transitions;
 
 pub use bounds::{reconcile_backoff, HISTORY_CAP};

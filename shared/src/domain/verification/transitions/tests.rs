@@ -4,23 +4,8 @@
 use chrono::Duration;
 
 use super::*;
-use crate::domain::verification::{Metadata, Reason};
-use crate::domain::{CustomerId, ProviderName, VerificationId};
-
-fn t(secs: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp(1_790_000_000 + secs, 0).unwrap()
-}
-
-fn obs(status: Status, at: i64) -> Observation {
-    Observation {
-        status,
-        raw_status: format!("raw {status}"),
-        reason: None,
-        required_actions: vec![],
-        occurred_at: t(at),
-        decision_ref: None,
-    }
-}
+use crate::domain::verification::fixtures::{fresh, obs, t};
+use crate::domain::verification::Reason;
 
 fn rejected(at: i64, provider_reason: &str, retryable: bool) -> Observation {
     Observation {
@@ -31,21 +16,6 @@ fn rejected(at: i64, provider_reason: &str, retryable: bool) -> Observation {
         }),
         ..obs(Status::Rejected, at)
     }
-}
-
-fn fresh() -> Verification {
-    Verification::start(
-        NewVerification {
-            id: VerificationId::generate(),
-            customer_id: CustomerId::parse("cus_1").unwrap(),
-            provider: ProviderName::from_static("acme"),
-            provider_ref: Some("idv-1".into()),
-            verification_url: Some("https://idv.example/?id=idv-1".into()),
-            metadata: Metadata::new(),
-            initial: obs(Status::Pending, 0),
-        },
-        t(0),
-    )
 }
 
 fn statuses(v: &Verification) -> Vec<Status> {
