@@ -12,6 +12,7 @@ pub async fn handle(
     deps: &ReconcilerDeps,
     event: LambdaEvent<Value>,
 ) -> Result<Value, shared::ApiError> {
+    deps.secrets.refresh_if_stale().await;
     let scheduled = event.payload.get("time").and_then(Value::as_str);
     tracing::info!(scheduled_at = scheduled.unwrap_or("-"), request_id = %event.context.request_id, "reconciler run starts");
     Ok(json!(deps.reconcile.run().await?))
