@@ -8,6 +8,7 @@
 
 use std::io::Write;
 
+use secrecy::SecretString;
 use shared::config::env::Env;
 use shared::provider::bond::signature::{self, Match, DEFAULT_TOLERANCE_SECS, TOLERANCE_VAR};
 
@@ -184,9 +185,19 @@ struct Report {
 fn check(args: &[String], env: &dyn Fn(&str) -> Option<String>, now: i64) -> Result<Report, Usage> {
     let args = parse_args(args)?.ok_or(Usage::Help)?;
     // The variable's name is not echoed either: it may be the secret passed by mistake.
-    let secrets = Env::new(env).secrets(&args.secret_env).map_err(|_| {
-        "the environment variable named by --secret-env is not set or is empty".to_owned()
-    })?;
+    // Any length: this checks a capture; the functions themselves refuse short secrets at start.
+    let secrets: Vec<SecretString> = Env::new(env)
+        .list(&args.secret_env)
+        .into_iter()
+        .map(SecretString::from)
+        .collect();
+    if secrets.is_empty() {
+        return Err(
+            "the environment variable named by --secret-env is not set or is empty"
+                .to_owned()
+                .into(),
+        );
+    }
     let raw = std::fs::read(&args.file).map_err(|e| format!("cannot read {}: {e}", args.file))?;
     let capture = parse_capture(&raw).map_err(|e| format!("{}: {e}", args.file))?;
     let header = capture

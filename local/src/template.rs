@@ -10,6 +10,10 @@ use aws_sdk_dynamodb::types::{
 };
 use serde_norway::Value;
 
+pub mod secrets;
+
+pub use secrets::{FunctionSecrets, SecretsDecl};
+
 #[derive(Debug, thiserror::Error)]
 pub enum TemplateError {
     #[error("cannot read {path}: {source}")]
@@ -52,6 +56,8 @@ pub struct Template {
     pub routes: Vec<Route>,
     /// Per function crate, the DynamoDB actions its IAM policy allows.
     pub grants: BTreeMap<String, BTreeSet<Grant>>,
+    /// The secrets each function names and may read, and any secret value in an environment.
+    pub secrets: SecretsDecl,
 }
 
 /// The repository's `template.yaml`.
@@ -215,6 +221,7 @@ impl Template {
             table: table.ok_or_else(|| shape("no AWS::DynamoDB::Table"))?,
             routes,
             grants,
+            secrets: secrets::parse(&doc, |props| function_name(props).ok()),
         })
     }
 
@@ -321,6 +328,8 @@ impl TableSpec {
 
 #[cfg(test)]
 mod tests {
+    use shared::provider::PLUGINS;
+    use shared::secrets::{self, SecretSpec};
     use shared::store::Port;
     use shared::wiring::{
         CreateVerificationDeps, FetchResultDeps, ReconcilerDeps, WebhookIngestDeps,
@@ -387,5 +396,58 @@ mod tests {
         assert!(!fetch
             .iter()
             .any(|(a, _)| a == "dynamodb:DeleteItem" || a == "dynamodb:Query"));
+    }
+
+    #[test]
+    fn no_function_environment_holds_a_secret_value() {
+        let t = Template::load(&default_path()).unwrap();
+        assert_eq!(t.secrets.leaks, Vec::<String>::new());
+    }
+
+    /// Every secret any provider (or the general configuration) declares.
+    fn declared() -> Vec<SecretSpec> {
+        std::iter::once(secrets::IDEMPOTENCY_SECRET)
+            .chain(PLUGINS.iter().flat_map(|p| p.secrets.iter().copied()))
+            .collect()
+    }
+
+    #[test]
+    fn each_function_names_and_may_read_exactly_the_secrets_of_its_uses() {
+        let t = Template::load(&default_path()).unwrap();
+        for (function, uses) in [
+            ("create-verification", CreateVerificationDeps::SECRETS),
+            ("webhook-ingest", WebhookIngestDeps::SECRETS),
+            ("fetch-result", FetchResultDeps::SECRETS),
+            ("reconciler", ReconcilerDeps::SECRETS),
+        ] {
+            let f = &t.secrets.functions[function];
+            let (used, _) = secrets::plan(&declared(), uses);
+            let expected: BTreeSet<&str> = used.iter().map(|n| n.as_str()).collect();
+            let named: BTreeSet<&str> = f.by_variable.keys().map(String::as_str).collect();
+            assert_eq!(
+                named, expected,
+                "{function}: X_ARN variables vs its secret uses"
+            );
+            let arns: BTreeSet<String> = f.by_variable.values().cloned().collect();
+            assert_eq!(
+                f.readable, arns,
+                "{function}: GetSecretValue only on its own secrets"
+            );
+            assert!(f.batch, "{function}: BatchGetSecretValue");
+            assert_eq!(
+                f.other,
+                Vec::<String>::new(),
+                "{function}: other secret grants"
+            );
+            assert!(
+                f.readable.is_subset(&t.secrets.resources),
+                "{function}: every secret it reads is a Secrets Manager secret of the stack"
+            );
+        }
+        // Only the webhook function reads webhook credentials; only create the idempotency key.
+        let names = |f: &str| t.secrets.functions[f].by_variable.clone();
+        assert!(names("fetch-result").keys().all(|k| !k.contains("WEBHOOK")));
+        assert!(names("create-verification").contains_key("IDEMPOTENCY_SECRET"));
+        assert!(!names("webhook-ingest").contains_key("IDEMPOTENCY_SECRET"));
     }
 }

@@ -9,6 +9,7 @@ pub mod error;
 pub mod http;
 pub mod net;
 pub mod provider;
+pub mod secrets;
 pub mod service;
 pub mod store;
 pub mod telemetry;

@@ -11,6 +11,7 @@ use shared::wiring::CreateVerificationDeps;
 /// Parse, make one call into `shared`, map the result to a response.
 pub async fn handle(deps: &CreateVerificationDeps, req: Request) -> Response<Body> {
     let ctx = request_ctx(&req);
+    deps.secrets.refresh_if_stale().await;
     let result = async {
         let key = idempotency_key(&req)?;
         match (route_key(&req), path_param(&req, "id")) {

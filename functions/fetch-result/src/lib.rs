@@ -11,6 +11,7 @@ use shared::ApiError;
 /// Parse, make one call into `shared`, map the result to a response.
 pub async fn handle(deps: &FetchResultDeps, req: Request) -> Response<Body> {
     let ctx = request_ctx(&req);
+    deps.secrets.refresh_if_stale().await;
     let result = async {
         let route = route_key(&req);
         if let (Some("GET /v1/verifications/{id}"), Some(raw)) = (route, path_param(&req, "id")) {

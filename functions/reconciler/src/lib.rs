@@ -14,6 +14,7 @@ use shared::wiring::ReconcilerDeps;
 /// fire) when the open index cannot be read or every verification it took up failed; some
 /// failures among successes are only counted: those verifications are backed off and retried.
 pub async fn handle(deps: &ReconcilerDeps, event: LambdaEvent<Value>) -> Result<Value, ApiError> {
+    deps.secrets.refresh_if_stale().await;
     let scheduled = event.payload.get("time").and_then(Value::as_str);
     tracing::info!(scheduled_at = scheduled.unwrap_or("-"), request_id = %event.context.request_id, "reconciler run starts");
     let report = deps.reconcile.run_before(deadline(&event.context)).await?;

@@ -15,6 +15,7 @@ pub use env::{invalid, ConfigError, Env};
 
 use crate::domain::ProviderName;
 use crate::provider::{self, ProviderSettings};
+use crate::secrets::{LoadedSecrets, SecretSpec, IDEMPOTENCY_SECRET};
 
 #[derive(Clone)]
 pub struct Config {
@@ -29,8 +30,12 @@ pub struct Config {
     /// The enabled providers' settings, in the order `PROVIDERS` names them.
     pub providers: Vec<Arc<dyn ProviderSettings>>,
     pub default_provider: ProviderName,
-    /// Keys request fingerprints of idempotent requests (at least 32 characters).
-    pub idempotency_secret: SecretString,
+    /// Keys request fingerprints of idempotent requests (at least 32 characters); only read
+    /// where it is used (create-verification; everywhere from the environment).
+    pub idempotency_secret: Option<SecretString>,
+    /// Secrets read from Secrets Manager are read again after this long
+    /// (`SECRETS_TTL_SECONDS`, default 300).
+    pub secrets_ttl: Duration,
     /// Timeout of one call to a provider.
     pub provider_timeout: Duration,
     /// How long all provider calls of one request may take together (`PROVIDER_BUDGET_MS`).
@@ -92,20 +97,47 @@ impl Config {
         Self::with_plugins(lookup, provider::PLUGINS)
     }
 
-    /// The configuration with these providers known (the registry's, or a test's own).
+    /// The configuration with these providers known (the registry's, or a test's own), secrets
+    /// included, from `lookup`.
     pub fn with_plugins(
         lookup: impl Fn(&str) -> Option<String>,
         plugins: &[provider::Plugin],
     ) -> Result<Self, ConfigError> {
-        let env = Env::new(&lookup);
-        let idempotency_secret = env.required("IDEMPOTENCY_SECRET")?;
-        if idempotency_secret.len() < 32 {
+        Self::parse(&Env::new(&lookup), plugins)
+    }
+
+    /// The configuration with the secrets a function's source loaded (see [`crate::secrets`]).
+    pub fn with_secrets(
+        lookup: impl Fn(&str) -> Option<String>,
+        secrets: &LoadedSecrets,
+        plugins: &[provider::Plugin],
+    ) -> Result<Self, ConfigError> {
+        Self::parse(&Env::with_secrets(&lookup, secrets), plugins)
+    }
+
+    /// Every secret the configuration may read: the idempotency key and the enabled providers'.
+    pub fn secret_specs(
+        lookup: impl Fn(&str) -> Option<String>,
+        plugins: &[provider::Plugin],
+    ) -> Result<Vec<SecretSpec>, ConfigError> {
+        let enabled = provider::enabled(&Env::new(&lookup), plugins)?;
+        Ok(std::iter::once(IDEMPOTENCY_SECRET)
+            .chain(enabled.iter().flat_map(|p| p.secrets.iter().copied()))
+            .collect())
+    }
+
+    fn parse(env: &Env<'_>, plugins: &[provider::Plugin]) -> Result<Self, ConfigError> {
+        let idempotency_secret = env.secret_if_used(IDEMPOTENCY_SECRET.name.as_str())?;
+        if idempotency_secret
+            .as_ref()
+            .is_some_and(|s| secrecy::ExposeSecret::expose_secret(s).len() < 32)
+        {
             return Err(invalid(
                 "IDEMPOTENCY_SECRET",
                 "must be at least 32 characters",
             ));
         }
-        let providers = provider::configure(&env, plugins)?;
+        let providers = provider::configure(env, plugins)?;
         let default_provider = match env.optional("DEFAULT_PROVIDER") {
             None => providers[0].name(),
             Some(raw) => ProviderName::parse(&raw)
@@ -117,10 +149,11 @@ impl Config {
             table_name: env.required("TABLE_NAME")?,
             dynamodb_endpoint: env.optional("DYNAMODB_ENDPOINT"),
             prewarm_connections: env.flag("PREWARM_CONNECTIONS")?,
-            aws: AwsEnvironment::from_env(&env),
+            aws: AwsEnvironment::from_env(env),
             providers,
             default_provider,
-            idempotency_secret: SecretString::from(idempotency_secret),
+            idempotency_secret,
+            secrets_ttl: env.seconds("SECRETS_TTL_SECONDS", 300)?,
             provider_timeout: env.millis("PROVIDER_TIMEOUT_MS", 10_000)?,
             provider_budget: env.millis("PROVIDER_BUDGET_MS", 20_000)?,
             webhook_grace: env.seconds("WEBHOOK_GRACE_SECONDS", 3600)?,
@@ -139,7 +172,7 @@ impl Config {
 }
 
 impl AwsEnvironment {
-    fn from_env(env: &Env<'_>) -> Self {
+    pub fn from_env(env: &Env<'_>) -> Self {
         let credentials = match (
             env.optional("AWS_ACCESS_KEY_ID"),
             env.optional("AWS_SECRET_ACCESS_KEY"),
@@ -170,6 +203,7 @@ mod tests {
             ("TABLE_NAME", "kyc"),
             ("IDEMPOTENCY_SECRET", "0123456789abcdef0123456789abcdef"),
             ("FIRST_KEY", "first-secret-key"),
+            ("FIRST_HOOKS", "first-webhook-secret"),
         ])
     }
 
@@ -264,7 +298,12 @@ mod tests {
 
     #[test]
     fn each_missing_variable_is_named() {
-        for name in ["TABLE_NAME", "IDEMPOTENCY_SECRET", "FIRST_KEY"] {
+        for name in [
+            "TABLE_NAME",
+            "IDEMPOTENCY_SECRET",
+            "FIRST_KEY",
+            "FIRST_HOOKS",
+        ] {
             let mut env = full();
             env.remove(name);
             let err = load(&env).unwrap_err();
@@ -280,6 +319,7 @@ mod tests {
             ("WEBHOOK_GRACE_SECONDS", "soon"),
             ("PROVIDER_TIMEOUT_MS", "1s"),
             ("RECONCILE_BATCH", "-1"),
+            ("SECRETS_TTL_SECONDS", "5m"),
         ] {
             let mut env = full();
             env.insert(name, value);
@@ -293,6 +333,7 @@ mod tests {
             ("URL", "https://example.com/a"),
             ("NOT_URL", "ftp://example.com"),
             ("LIST", " a, ,b "),
+            ("SECRETS", " first-long-secret, ,second-long-secret "),
             ("IPS", "127.0.0.1, ::1"),
             ("BAD_IPS", "127.0.0.1, nope"),
         ]);
@@ -312,7 +353,8 @@ mod tests {
             "http://d/"
         );
         assert_eq!(env.list("LIST"), ["a", "b"]);
-        assert_eq!(env.secrets("LIST").unwrap().len(), 2);
+        assert_eq!(env.secrets("SECRETS").unwrap().len(), 2);
+        assert!(env.secrets("LIST").is_err(), "too short");
         assert_eq!(
             env.secrets("UNSET").unwrap_err(),
             ConfigError::Missing("UNSET".into())
@@ -323,6 +365,85 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("BAD_IPS"));
+    }
+
+    #[test]
+    fn webhook_secrets_shorter_than_16_characters_stop_the_start_named_not_shown() {
+        let mut env = full();
+        env.insert("FIRST_HOOKS", "long-enough-secret, short-secret");
+        let err = load(&env).unwrap_err().to_string();
+        assert!(err.contains("FIRST_HOOKS") && err.contains("16"), "{err}");
+        assert!(!err.contains("short-secret"), "{err}");
+        env.insert("FIRST_HOOKS", "exactly-16-chars");
+        assert!(load(&env).is_ok());
+    }
+
+    /// The secrets as a function's source loads them: `values`, the rest declared but unused.
+    fn loaded(values: &[(&'static str, &str)], unused: &[&'static str]) -> LoadedSecrets {
+        use crate::secrets::SecretName;
+        let declared = ["IDEMPOTENCY_SECRET", "FIRST_KEY", "FIRST_HOOKS"];
+        LoadedSecrets {
+            values: values
+                .iter()
+                .map(|(k, v)| (SecretName::new(k), SecretString::from(v.to_string())))
+                .collect(),
+            declared: declared.into_iter().map(SecretName::new).collect(),
+            unused: unused.iter().copied().map(SecretName::new).collect(),
+        }
+    }
+
+    fn load_with(secrets: &LoadedSecrets) -> Result<Config, ConfigError> {
+        let env = HashMap::from([("TABLE_NAME", "kyc"), ("FIRST_KEY", "ignored: a secret")]);
+        Config::with_secrets(
+            |k| env.get(k).map(|v| v.to_string()),
+            secrets,
+            &[plugin(FIRST)],
+        )
+    }
+
+    #[test]
+    fn secrets_come_from_the_loaded_values_and_unused_ones_are_absent() {
+        let api_only = loaded(
+            &[("FIRST_KEY", "from-secrets-manager")],
+            &["IDEMPOTENCY_SECRET", "FIRST_HOOKS"],
+        );
+        let c = load_with(&api_only).unwrap();
+        assert!(c.idempotency_secret.is_none());
+        // A secret this function uses is still required, wherever it comes from.
+        let missing = loaded(&[], &["IDEMPOTENCY_SECRET", "FIRST_HOOKS"]);
+        assert_eq!(
+            load_with(&missing).err(),
+            Some(ConfigError::Missing("FIRST_KEY".into()))
+        );
+        let all = loaded(
+            &[
+                ("FIRST_KEY", "k"),
+                ("FIRST_HOOKS", "first-webhook-secret"),
+                ("IDEMPOTENCY_SECRET", "0123456789abcdef0123456789abcdef"),
+            ],
+            &[],
+        );
+        assert!(load_with(&all).unwrap().idempotency_secret.is_some());
+    }
+
+    #[test]
+    fn a_secret_read_but_not_declared_is_refused_by_name() {
+        let mut undeclared = loaded(&[("FIRST_KEY", "k")], &["IDEMPOTENCY_SECRET"]);
+        undeclared
+            .declared
+            .remove(&crate::secrets::SecretName::new("FIRST_HOOKS"));
+        let err = load_with(&undeclared).unwrap_err().to_string();
+        assert!(
+            err.contains("FIRST_HOOKS") && err.contains("declared"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_secrets_a_configuration_may_read_are_the_general_and_the_enabled_providers() {
+        let specs = Config::secret_specs(|_| None, &[plugin(FIRST), plugin(SECOND)]).unwrap();
+        let names: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["IDEMPOTENCY_SECRET", "FIRST_KEY", "FIRST_HOOKS"]);
     }
 
     #[test]

@@ -2,11 +2,13 @@
 //! mapping, webhook authentication and parsing, tests) exporting a [`Plugin`], plus one line in
 //! the registry below. Nothing outside these folders and this list names a provider.
 
+mod live;
 mod port;
 mod registry;
 
+pub use live::LiveAdapter;
 pub use port::*;
-pub use registry::{configure, Plugin, ProviderSettings, Providers};
+pub use registry::{configure, enabled, Plugin, ProviderSettings, Providers};
 
 registry::registry! {
     ondato,

@@ -10,6 +10,13 @@ use super::{BondAdapter, NAME};
 use crate::config::env::{ConfigError, Env};
 use crate::domain::ProviderName;
 use crate::provider::{KycProvider, ProviderSettings};
+use crate::secrets::SecretSpec;
+
+/// The variables read as secrets (each may come from Secrets Manager, see `crate::secrets`).
+pub(super) const SECRETS: &[SecretSpec] = &[
+    SecretSpec::api("BOND_AUTHORIZATION"),
+    SecretSpec::webhook("BOND_WEBHOOK_SECRETS"),
+];
 
 #[derive(Clone)]
 pub struct BondConfig {
@@ -33,7 +40,7 @@ impl BondConfig {
             webhook_secrets: env.secrets("BOND_WEBHOOK_SECRETS")?,
             base_url: env.url("BOND_BASE_URL", None)?,
             identity: env.required("BOND_IDENTITY")?,
-            authorization: SecretString::from(env.required("BOND_AUTHORIZATION")?),
+            authorization: env.secret("BOND_AUTHORIZATION")?,
             program_id: env.required("BOND_PROGRAM_ID")?,
             signature: SignatureScheme::from_env(env)?,
             customer_lookup_pages: env.number(
@@ -68,7 +75,10 @@ mod tests {
 
     fn full() -> HashMap<&'static str, &'static str> {
         HashMap::from([
-            ("BOND_WEBHOOK_SECRETS", "s1,s2"),
+            (
+                "BOND_WEBHOOK_SECRETS",
+                "first-webhook-secret,second-webhook-secret",
+            ),
             ("BOND_BASE_URL", "https://sandbox.bond.tech/api/v0.1"),
             ("BOND_IDENTITY", "id"),
             ("BOND_AUTHORIZATION", "auth"),

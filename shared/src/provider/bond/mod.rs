@@ -34,6 +34,7 @@ pub const NAME: ProviderName = ProviderName::from_static("bond");
 pub const PLUGIN: Plugin = Plugin {
     name: NAME,
     configure: config::configure,
+    secrets: config::SECRETS,
 };
 
 pub struct BondAdapter {

@@ -9,6 +9,13 @@ use super::{OndatoAdapter, NAME};
 use crate::config::env::{ConfigError, Env};
 use crate::domain::ProviderName;
 use crate::provider::{KycProvider, ProviderSettings};
+use crate::secrets::SecretSpec;
+
+/// The variables read as secrets (each may come from Secrets Manager, see `crate::secrets`).
+pub(super) const SECRETS: &[SecretSpec] = &[
+    SecretSpec::api("ONDATO_CLIENT_SECRET"),
+    SecretSpec::webhook("ONDATO_WEBHOOK_PASSWORDS"),
+];
 
 /// Everything the Ondato adapter needs; secrets stay in [`SecretString`].
 #[derive(Clone)]
@@ -41,7 +48,7 @@ impl OndatoConfig {
             kyc_api_url: env.url("ONDATO_KYC_API_URL", Some("https://kycid.ondato.com"))?,
             hosted_url: env.url("ONDATO_HOSTED_URL", Some("https://idv.ondato.com/"))?,
             client_id: env.required("ONDATO_CLIENT_ID")?,
-            client_secret: SecretString::from(env.required("ONDATO_CLIENT_SECRET")?),
+            client_secret: env.secret("ONDATO_CLIENT_SECRET")?,
             scope: env.optional("ONDATO_SCOPE"),
             setup_id: env.required("ONDATO_SETUP_ID")?,
             webhook_username: env.required("ONDATO_WEBHOOK_USERNAME")?,
@@ -79,7 +86,10 @@ mod tests {
             ("ONDATO_CLIENT_SECRET", "secret"),
             ("ONDATO_SETUP_ID", "setup"),
             ("ONDATO_WEBHOOK_USERNAME", "ondato"),
-            ("ONDATO_WEBHOOK_PASSWORDS", "old, new"),
+            (
+                "ONDATO_WEBHOOK_PASSWORDS",
+                "old-password-0001, new-password-0002",
+            ),
         ])
     }
 

@@ -32,6 +32,7 @@ pub const NAME: ProviderName = ProviderName::from_static("ondato");
 pub const PLUGIN: Plugin = Plugin {
     name: NAME,
     configure: config::configure,
+    secrets: config::SECRETS,
 };
 
 pub struct OndatoAdapter {

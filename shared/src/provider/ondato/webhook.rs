@@ -217,7 +217,10 @@ mod tests {
             ("ONDATO_CLIENT_SECRET", "s"),
             ("ONDATO_SETUP_ID", "setup"),
             ("ONDATO_WEBHOOK_USERNAME", "ondato"),
-            ("ONDATO_WEBHOOK_PASSWORDS", "old,new"),
+            (
+                "ONDATO_WEBHOOK_PASSWORDS",
+                "old-webhook-password,new-webhook-password",
+            ),
             ("ONDATO_APPLICATION_ID", "app-1"),
         ]);
         let lookup = |k: &str| vars.get(k).map(|v| v.to_string());
@@ -242,7 +245,7 @@ mod tests {
     #[test]
     fn either_password_of_a_rotation_is_accepted_and_anything_else_refused() {
         let c = config();
-        for pass in ["old", "new"] {
+        for pass in ["old-webhook-password", "new-webhook-password"] {
             assert_eq!(
                 authenticate(&c, &hook(&basic("ondato", pass), None)),
                 Ok(())
@@ -250,7 +253,7 @@ mod tests {
         }
         let refused = [
             basic("ondato", "nope"),
-            basic("other", "new"),
+            basic("other", "new-webhook-password"),
             basic("ondato", ""),
         ];
         for h in &refused {
@@ -286,7 +289,7 @@ mod tests {
     fn an_allowlist_refuses_other_source_addresses_even_with_good_credentials() {
         let mut c = config();
         c.allowed_ips = vec!["10.0.0.7".parse().unwrap()];
-        let h = basic("ondato", "new");
+        let h = basic("ondato", "new-webhook-password");
         assert_eq!(authenticate(&c, &hook(&h, Some("10.0.0.7"))), Ok(()));
         assert_eq!(
             authenticate(&c, &hook(&h, Some("10.0.0.8"))),

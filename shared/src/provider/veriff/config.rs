@@ -9,6 +9,14 @@ use super::{VeriffAdapter, NAME};
 use crate::config::env::{ConfigError, Env};
 use crate::domain::ProviderName;
 use crate::provider::{KycProvider, ProviderSettings};
+use crate::secrets::SecretSpec;
+
+/// The variables read as secrets (each may come from Secrets Manager, see `crate::secrets`).
+pub(super) const SECRETS: &[SecretSpec] = &[
+    // The shared secrets sign our requests too: every function that calls Veriff needs them.
+    SecretSpec::api("VERIFF_API_KEY"),
+    SecretSpec::api("VERIFF_SHARED_SECRETS"),
+];
 
 /// Veriff's production API.
 pub const DEFAULT_BASE_URL: &str = "https://stationapi.veriff.com";
@@ -30,7 +38,7 @@ impl VeriffConfig {
     pub fn from_env(env: &Env<'_>) -> Result<Self, ConfigError> {
         Ok(Self {
             base_url: env.url("VERIFF_BASE_URL", Some(DEFAULT_BASE_URL))?,
-            api_key: SecretString::from(env.required("VERIFF_API_KEY")?),
+            api_key: env.secret("VERIFF_API_KEY")?,
             shared_secrets: env.secrets("VERIFF_SHARED_SECRETS")?,
             allowed_ips: env.ips("VERIFF_WEBHOOK_ALLOWED_IPS")?,
         })
@@ -111,11 +119,14 @@ mod tests {
     #[test]
     fn while_rotating_the_first_secret_signs_and_every_one_is_kept() {
         let mut vars = full();
-        vars.insert("VERIFF_SHARED_SECRETS", " new-secret , old-secret ");
+        vars.insert(
+            "VERIFF_SHARED_SECRETS",
+            " new-shared-secret-1 , old-shared-secret-2 ",
+        );
         let c = load(&vars).unwrap();
         let secrets: Vec<&str> = c.shared_secrets.iter().map(|s| s.expose_secret()).collect();
-        assert_eq!(secrets, ["new-secret", "old-secret"]);
-        assert_eq!(c.signing_secret().expose_secret(), "new-secret");
+        assert_eq!(secrets, ["new-shared-secret-1", "old-shared-secret-2"]);
+        assert_eq!(c.signing_secret().expose_secret(), "new-shared-secret-1");
     }
 
     #[test]

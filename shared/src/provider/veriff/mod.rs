@@ -40,6 +40,7 @@ pub const NAME: ProviderName = ProviderName::from_static("veriff");
 pub const PLUGIN: Plugin = Plugin {
     name: NAME,
     configure: config::configure,
+    secrets: config::SECRETS,
 };
 
 pub struct VeriffAdapter {
