@@ -164,7 +164,7 @@ struct Function {
     make_event: Box<dyn Fn(usize) -> Value>,
     floor: Floor,
     /// Environment on top of the stack's.
-    env: Vec<(&'static str, &'static str)>,
+    env: Vec<(String, String)>,
 }
 
 /// The I/O floor a function is compared with: the one bare DynamoDB call closest to its work.
@@ -327,7 +327,7 @@ impl Bench {
         let started = Instant::now();
         let child = Command::new(&f.binary)
             .envs(&self.env)
-            .envs(f.env.iter().copied())
+            .envs(f.env.iter().map(|(k, v)| (k, v)))
             .env("AWS_LAMBDA_RUNTIME_API", &self.runtime_addr)
             .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
             .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
@@ -465,7 +465,12 @@ async fn main() {
         env,
     };
     let fixtures = Fixtures::create(&stack).await;
-    let functions = functions(&release, &fixtures);
+    let moto = secrets_manager::Moto::start();
+    let from_secrets_manager = match &moto {
+        Some(m) => Some(m.function_env(&stack.function_env).await),
+        None => None,
+    };
+    let functions = functions(&release, &fixtures, from_secrets_manager);
     let floor_client = floor_client(&stack, &fixtures).await;
     let colds = cold_starts(&bench, &functions).await;
     let mut report = Report::default();
@@ -479,6 +484,109 @@ async fn main() {
     }
     let errors = runtime.errors.lock().unwrap().len();
     report.print(errors);
+}
+
+/// A local Secrets Manager (moto's server, when installed) holding the functions' secrets, so
+/// init is measured reading them by ARN as deployed.
+mod secrets_manager {
+    use std::collections::HashMap;
+    use std::path::PathBuf;
+    use std::process::{Child, Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    use serde_json::{json, Value};
+
+    /// The secrets fetch-result reads (the providers' API credentials).
+    const SECRETS: &[&str] = &[
+        "ONDATO_CLIENT_SECRET",
+        "BOND_AUTHORIZATION",
+        "VERIFF_API_KEY",
+        "VERIFF_SHARED_SECRETS",
+    ];
+
+    pub struct Moto {
+        child: Child,
+        url: String,
+    }
+
+    impl Drop for Moto {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    impl Moto {
+        /// moto_server on a free port, or `None` (said on stderr) when it is not installed.
+        pub fn start() -> Option<Self> {
+            let venv =
+                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.local/venv/bin/moto_server");
+            let Some(binary) = std::env::var_os("MOTO_SERVER")
+                .map(PathBuf::from)
+                .into_iter()
+                .chain([venv])
+                .find(|p| p.is_file())
+            else {
+                eprintln!("moto_server not found: the Secrets Manager row is left out");
+                return None;
+            };
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .ok()?
+                .port();
+            let child = Command::new(binary)
+                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .ok()?;
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+                if Instant::now() > deadline {
+                    return None;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Some(Self {
+                child,
+                url: format!("http://127.0.0.1:{port}"),
+            })
+        }
+
+        /// Each secret stored in moto with the stack's value; the function's environment that
+        /// names them by ARN (`X_ARN`) at this endpoint, pre-warming on as deployed.
+        pub async fn function_env(
+            &self,
+            stack_env: &HashMap<String, String>,
+        ) -> Vec<(String, String)> {
+            let http = super::http_client();
+            let mut env = vec![
+                ("PREWARM_CONNECTIONS".to_owned(), "true".to_owned()),
+                (
+                    "AWS_ENDPOINT_URL_SECRETS_MANAGER".to_owned(),
+                    self.url.clone(),
+                ),
+            ];
+            for name in SECRETS {
+                let value = stack_env.get(*name).cloned().unwrap_or_default();
+                let created: Value = http
+                    .post(&self.url)
+                    .header("x-amz-target", "secretsmanager.CreateSecret")
+                    .header("content-type", "application/x-amz-json-1.1")
+                    .header("authorization", "AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/secretsmanager/aws4_request, SignedHeaders=host, Signature=0")
+                    .body(json!({"Name": format!("bench/{name}"), "SecretString": value}).to_string())
+                    .send()
+                    .await
+                    .expect("CreateSecret at moto")
+                    .json()
+                    .await
+                    .expect("CreateSecret's answer");
+                let arn = created["ARN"].as_str().expect("an ARN").to_owned();
+                env.push((format!("{name}_ARN"), arn));
+            }
+            env
+        }
+    }
 }
 
 /// A local Lambda Runtime API: `/next` hands out events, `/response` and `/error` take answers.
@@ -511,7 +619,7 @@ impl Fixtures {
         let bond = create(stack, json!({"customer_id": "cus_bench_bond", "provider": "bond", "applicant": {
                 "first_name": "Ada", "last_name": "King", "date_of_birth": "1985-12-10", "email": "ada@example.org",
                 "phone": "2025550111", "phone_country_code": "1", "ssn": "000-00-0000",
-                "address": {"street": "2 Analytical Row", "city": "Boston", "zip_code": "02108", "country": "US"}}}))
+                "address": {"street": "2 Analytical Row", "city": "Boston", "state": "MA", "zip_code": "02108", "country": "US"}}}))
         .await;
         assert!(bond["id"].is_string(), "{bond}");
         let bond_customer = loop {
@@ -531,12 +639,24 @@ impl Fixtures {
 }
 
 /// The functions measured, hello-world first (the floor of init and of the Runtime API hop).
-fn functions(release: &Path, fixtures: &Fixtures) -> Vec<Function> {
+fn functions(
+    release: &Path,
+    fixtures: &Fixtures,
+    secrets_manager: Option<Vec<(String, String)>>,
+) -> Vec<Function> {
     let fetch_id = fixtures.fetch_id.clone();
-    let bond_customer = fixtures.bond_customer.clone();
-    let secret = fixtures.secret.clone();
-    let base = fixtures.base;
-    vec![
+    // As deployed, secrets included: read by ARN from a local Secrets Manager (moto).
+    let from_secrets_manager = secrets_manager.map(|env| Function {
+        name: "fetch-result, PREWARM_CONNECTIONS=true, secrets from Secrets Manager",
+        floor: Floor::GetItem,
+        env,
+        binary: release.join("fetch-result"),
+        make_event: Box::new({
+            let id = fetch_id.clone();
+            move |_| fetch_event(&id)
+        }),
+    });
+    let mut list = vec![
         Function {
             name: "hello-world",
             floor: Floor::None,
@@ -558,9 +678,12 @@ fn functions(release: &Path, fixtures: &Fixtures) -> Vec<Function> {
             // As deployed: the template turns pre-warming on.
             name: "fetch-result, PREWARM_CONNECTIONS=true",
             floor: Floor::GetItem,
-            env: vec![("PREWARM_CONNECTIONS", "true")],
+            env: vec![("PREWARM_CONNECTIONS".into(), "true".into())],
             binary: release.join("fetch-result"),
-            make_event: Box::new(move |_| fetch_event(&fetch_id)),
+            make_event: Box::new({
+                let id = fetch_id.clone();
+                move |_| fetch_event(&id)
+            }),
         },
         Function {
             name: "create-verification",
@@ -580,29 +703,41 @@ fn functions(release: &Path, fixtures: &Fixtures) -> Vec<Function> {
                 )
             }),
         },
-        Function {
-            name: "webhook-ingest",
-            floor: Floor::PutItem,
-            env: vec![],
-            binary: release.join("webhook-ingest"),
-            make_event: Box::new(move |i| {
-                let at = (base + chrono::Duration::microseconds(i as i64 + 1))
-                    .to_rfc3339_opts(chrono::SecondsFormat::Micros, false);
-                let body = json!({"event": "kyc.verification.under_review", "customer_id": bond_customer, "occurred_at": at}).to_string();
-                let t = chrono::Utc::now().timestamp().to_string();
-                let sig =
-                    shared::provider::bond::signature::sign(secret.as_bytes(), &t, body.as_bytes());
-                apigw(
-                    "POST",
-                    "/v1/webhooks/{provider}",
-                    "/v1/webhooks/bond",
-                    json!({"provider": "bond"}),
-                    Some(body),
-                    json!({"content-type": "application/json", "bond-signature": format!("t={t},v1={sig},v2={sig}")}),
-                )
-            }),
-        },
-    ]
+        webhook_function(release, fixtures),
+    ];
+    if let Some(f) = from_secrets_manager {
+        list.insert(3, f);
+    }
+    list
+}
+
+/// webhook-ingest, fed signed Bond events of the fixture's customer.
+fn webhook_function(release: &Path, fixtures: &Fixtures) -> Function {
+    let bond_customer = fixtures.bond_customer.clone();
+    let secret = fixtures.secret.clone();
+    let base = fixtures.base;
+    Function {
+        name: "webhook-ingest",
+        floor: Floor::PutItem,
+        env: vec![],
+        binary: release.join("webhook-ingest"),
+        make_event: Box::new(move |i| {
+            let at = (base + chrono::Duration::microseconds(i as i64 + 1))
+                .to_rfc3339_opts(chrono::SecondsFormat::Micros, false);
+            let body = json!({"event": "kyc.verification.under_review", "customer_id": bond_customer, "occurred_at": at}).to_string();
+            let t = chrono::Utc::now().timestamp().to_string();
+            let sig =
+                shared::provider::bond::signature::sign(secret.as_bytes(), &t, body.as_bytes());
+            apigw(
+                "POST",
+                "/v1/webhooks/{provider}",
+                "/v1/webhooks/bond",
+                json!({"provider": "bond"}),
+                Some(body),
+                json!({"content-type": "application/json", "bond-signature": format!("t={t},v1={sig},v2={sig}")}),
+            )
+        }),
+    }
 }
 
 /// Bare SDK calls through a pass-through of their own, DynamoDB Local's JIT warmed first.
