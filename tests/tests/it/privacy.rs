@@ -21,16 +21,20 @@ impl Write for Captured {
     }
 }
 
-/// JSON logs at trace level for our crates, into a buffer the test reads back.
+/// JSON logs with the functions' own filter at its most verbose setting (`TRACE`: our crates at
+/// trace, every other crate at most at info), into a buffer the test reads back.
 fn capture_logs() -> Captured {
+    use tracing_subscriber::filter::LevelFilter;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let logs = Captured::default();
     let sink = logs.clone();
     tracing_subscriber::fmt()
         .json()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(
-            "info,shared=trace,create_verification=trace,webhook_ingest=trace,fetch_result=trace,local_stack=trace,emulator=trace",
-        ))
+        .with_max_level(LevelFilter::TRACE)
         .with_writer(move || sink.clone())
+        .finish()
+        .with(shared::telemetry::filter(LevelFilter::TRACE))
         .init();
     logs
 }
