@@ -166,7 +166,7 @@ fn webhook() {
         || {
             let now = Utc::now();
             let t = now.timestamp().to_string();
-            let sig = signature::sign(b"whsec_bench", &t, raw.as_bytes());
+            let sig = signature::sign(b"whsec_bench_0123456789", &t, raw.as_bytes());
             let mut headers = http::HeaderMap::new();
             headers.insert("bond-signature", format!("t={t},v2={sig}").parse().unwrap());
             let hook = RawWebhook {
@@ -199,7 +199,7 @@ fn config() -> BondConfig {
         ("BOND_IDENTITY", "id"),
         ("BOND_AUTHORIZATION", "auth"),
         ("BOND_PROGRAM_ID", "prog"),
-        ("BOND_WEBHOOK_SECRETS", "whsec_bench"),
+        ("BOND_WEBHOOK_SECRETS", "whsec_bench_0123456789"),
     ]);
     let lookup = |k: &str| vars.get(k).map(|v| (*v).to_owned());
     BondConfig::from_env(&shared::config::env::Env::new(&lookup)).expect("a complete Bond config")
