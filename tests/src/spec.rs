@@ -230,6 +230,10 @@ pub fn check(
     for doc in &candidates {
         let found = check_against(doc, headers, body, raw);
         if found.is_empty() {
+            // `OPENAPI_TRACE=1 cargo test ... -- --nocapture` lists what was checked, for coverage.
+            if std::env::var_os("OPENAPI_TRACE").is_some() {
+                eprintln!("openapi-checked {what} against {}", doc.pointer);
+            }
             return;
         }
         report.push(format!(
