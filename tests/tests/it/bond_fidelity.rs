@@ -99,7 +99,7 @@ async fn send_signed(stack: &LocalStack, raw: &str) -> Answer {
         .send()
         .await
         .unwrap();
-    answer(resp).await
+    answer_to(reqwest::Method::POST, resp).await
 }
 
 fn table_text(

@@ -99,7 +99,8 @@ async fn a_forged_ondato_approval_of_a_rejected_person_ends_rejected() {
         "id": "forged-1", "applicationId": c.application_id, "createdUtc": chrono::Utc::now().to_rfc3339(),
         "type": "KycIdentification.Approved", "payload": {"id": kyc, "identityVerificationId": idv, "status": "Approved"}
     });
-    let a = answer(
+    let a = answer_to(
+        reqwest::Method::POST,
         client()
             .post(format!("{}/v1/webhooks/ondato", stack.api_url))
             .header(

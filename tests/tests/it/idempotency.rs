@@ -90,7 +90,8 @@ async fn twenty_concurrent_creates_for_one_customer_with_different_keys_start_on
 async fn a_replay_is_byte_identical_reordered_keys_replay_and_a_changed_body_is_422() {
     let stack = stack().await;
     let url = create_url(&stack);
-    let first = answer(
+    let first = answer_to(
+        reqwest::Method::POST,
         client()
             .post(&url)
             .header("idempotency-key", "replay-1")
@@ -123,7 +124,7 @@ async fn a_replay_is_byte_identical_reordered_keys_replay_and_a_changed_body_is_
         stack.calls.snapshot()
     );
 
-    let reordered = answer(
+    let reordered = answer_to(reqwest::Method::POST,
         client()
             .post(&url)
             .header("idempotency-key", "replay-1")
@@ -258,7 +259,8 @@ async fn invalid_keys_are_400_and_nothing_is_written() {
     let stack = stack().await;
     let url = create_url(&stack);
     for key in ["", &"k".repeat(256), "caf\u{e9}"] {
-        let a = answer(
+        let a = answer_to(
+            reqwest::Method::POST,
             client()
                 .post(&url)
                 .header(
@@ -273,7 +275,8 @@ async fn invalid_keys_are_400_and_nothing_is_written() {
         .await;
         assert_eq!(a.refusal(), (400, "idempotency_key_invalid"), "{key:?}");
     }
-    let twice = answer(
+    let twice = answer_to(
+        reqwest::Method::POST,
         client()
             .post(&url)
             .header("idempotency-key", "a")

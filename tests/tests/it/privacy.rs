@@ -71,7 +71,8 @@ async fn ondato_flow(stack: &LocalStack) -> (String, String) {
         &json!({"customer_id": "cus_private", "applicant": pii}),
     )
     .await;
-    let bad = answer(
+    let bad = answer_to(
+        reqwest::Method::POST,
         client()
             .post(format!("{}/v1/webhooks/ondato", stack.api_url))
             .header("authorization", basic("ondato", "zelda-guess"))

@@ -15,7 +15,7 @@ async fn send_webhook(stack: &LocalStack, body: &Value) -> Answer {
             basic(&c.webhook_username, &c.webhook_password),
         )
         .json(body);
-    answer(req.send().await.unwrap()).await
+    answer_to(reqwest::Method::POST, req.send().await.unwrap()).await
 }
 
 /// An envelope with valid content for this stack's application, dated `created`.

@@ -12,7 +12,7 @@ async fn send_webhook(stack: &LocalStack, auth: Option<&str>, body: &Value) -> A
     if let Some(a) = auth {
         req = req.header("authorization", a);
     }
-    answer(req.send().await.unwrap()).await
+    answer_to(reqwest::Method::POST, req.send().await.unwrap()).await
 }
 
 fn good_auth(stack: &LocalStack) -> String {
@@ -159,7 +159,7 @@ async fn an_authenticated_body_that_can_never_be_processed_is_acknowledged_and_c
         .send()
         .await
         .unwrap();
-    let a = answer(text).await;
+    let a = answer_to(reqwest::Method::POST, text).await;
     assert_eq!(
         (a.status, &a.body["outcome"]),
         (200, &json!("unprocessable")),

@@ -246,7 +246,11 @@ async fn send_forgery(stack: &LocalStack, provider: &str, f: &Forgery) -> Answer
     for (k, v) in &f.headers {
         req = req.header(*k, v);
     }
-    answer(req.send().await.expect("webhook POST")).await
+    answer_to(
+        reqwest::Method::POST,
+        req.send().await.expect("webhook POST"),
+    )
+    .await
 }
 
 // ---------------------------------------------------------------------------------------------
