@@ -301,17 +301,22 @@ mod tests {
         assert_eq!(route_of("/v1/verifications/a/b"), None);
     }
 
-    #[test]
-    fn the_documented_example_passes() {
-        let body = example();
+    /// Check `body` as the answer with `status` to a GET of the verification.
+    fn check_get(status: u16, body: &Value) {
         check(
             Some(&reqwest::Method::GET),
             &api(),
-            200,
+            status,
             &json_headers(),
-            &body,
+            body,
             &body.to_string(),
         );
+    }
+
+    #[test]
+    fn the_documented_example_passes() {
+        let body = example();
+        check_get(200, &body);
     }
 
     #[test]
@@ -327,42 +332,21 @@ mod tests {
     fn a_wrong_status_word_is_caught() {
         let mut body = example();
         body["status"] = json!("done");
-        check(
-            Some(&reqwest::Method::GET),
-            &api(),
-            200,
-            &json_headers(),
-            &body,
-            &body.to_string(),
-        );
+        check_get(200, &body);
     }
 
     #[test]
     #[should_panic(expected = "the answer breaks openapi.yaml")]
     fn an_error_code_of_another_status_is_caught() {
         let body = json!({"error": {"type": "conflict", "code": "verification_ended", "message": "m"}, "request_id": "r"});
-        check(
-            Some(&reqwest::Method::GET),
-            &api(),
-            404,
-            &json_headers(),
-            &body,
-            &body.to_string(),
-        );
+        check_get(404, &body);
     }
 
     #[test]
     #[should_panic(expected = "Retry-After is missing")]
     fn a_missing_required_header_is_caught() {
         let body = json!({"error": {"type": "conflict", "code": "concurrent_update", "message": "m"}, "request_id": "r"});
-        check(
-            Some(&reqwest::Method::GET),
-            &api(),
-            409,
-            &json_headers(),
-            &body,
-            &body.to_string(),
-        );
+        check_get(409, &body);
     }
 
     #[test]
