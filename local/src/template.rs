@@ -154,23 +154,35 @@ fn resource_kind(resource: &Value) -> String {
     }
 }
 
-/// Every `dynamodb:*` action the function's inline policy statements allow, with its resource.
-fn dynamodb_grants(props: &Value) -> BTreeSet<Grant> {
-    let statements = props
+/// The statements of a function's inline policies.
+pub(crate) fn policy_statements(props: &Value) -> impl Iterator<Item = &Value> {
+    props
         .get("Policies")
         .and_then(Value::as_sequence)
         .into_iter()
         .flatten()
         .filter_map(|p| p.get("Statement").and_then(Value::as_sequence))
-        .flatten();
+        .flatten()
+}
+
+/// A statement's actions, written as one string or a list.
+pub(crate) fn statement_actions(statement: &Value) -> Vec<&str> {
+    match statement.get("Action") {
+        Some(Value::String(a)) => vec![a.as_str()],
+        Some(Value::Sequence(list)) => list.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Every `dynamodb:*` action the function's inline policy statements allow, with its resource.
+fn dynamodb_grants(props: &Value) -> BTreeSet<Grant> {
     let mut grants = BTreeSet::new();
-    for statement in statements {
+    for statement in policy_statements(props) {
         let resource = statement
             .get("Resource")
             .map(resource_kind)
             .unwrap_or_default();
-        let actions = statement.get("Action").and_then(Value::as_sequence);
-        for action in actions.into_iter().flatten().filter_map(Value::as_str) {
+        for action in statement_actions(statement) {
             if action.starts_with("dynamodb:") {
                 grants.insert((action.to_owned(), resource.clone()));
             }

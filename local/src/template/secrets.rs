@@ -95,19 +95,8 @@ fn no_echo_parameters(doc: &Value) -> BTreeSet<String> {
 
 /// The function's `secretsmanager:*` grants.
 fn grants(props: &Value, into: &mut FunctionSecrets) {
-    let statements = props
-        .get("Policies")
-        .and_then(Value::as_sequence)
-        .into_iter()
-        .flatten()
-        .filter_map(|p| p.get("Statement").and_then(Value::as_sequence))
-        .flatten();
-    for statement in statements {
-        let actions: Vec<&str> = match statement.get("Action") {
-            Some(Value::String(a)) => vec![a.as_str()],
-            Some(Value::Sequence(list)) => list.iter().filter_map(Value::as_str).collect(),
-            _ => Vec::new(),
-        };
+    for statement in super::policy_statements(props) {
+        let actions = super::statement_actions(statement);
         let resources: Vec<&Value> = match statement.get("Resource") {
             Some(Value::Sequence(list)) => list.iter().collect(),
             Some(one) => vec![one],
