@@ -186,6 +186,22 @@ pub async fn patch(stack: &LocalStack, id: &str, key: Option<&str>, body: &Value
 }
 
 /// How many verification items the table holds.
+/// A verification's item as the table holds it (a strongly consistent read).
+pub async fn verification_item(stack: &LocalStack, id: &str) -> HashMap<String, AttributeValue> {
+    stack
+        .dynamodb
+        .get_item()
+        .table_name(&stack.table_name)
+        .key("pk", AttributeValue::S(format!("VER#{id}")))
+        .key("sk", AttributeValue::S("VERIFICATION".into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("GetItem")
+        .item
+        .expect("the verification's item")
+}
+
 pub async fn verification_count(stack: &LocalStack) -> usize {
     items(stack)
         .await

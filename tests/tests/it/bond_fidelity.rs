@@ -49,23 +49,10 @@ async fn bond_stack(env: &[(&str, &str)], bond: emulator::bond::Settings) -> Loc
 
 /// The Bond customer id our table holds for a verification.
 async fn bond_customer_of(stack: &LocalStack, id: &str) -> String {
-    items(stack)
-        .await
-        .into_iter()
-        .find(|item| {
-            item.get("kind")
-                .and_then(|k| k.as_s().ok())
-                .map(String::as_str)
-                == Some("provider_ref")
-                && item
-                    .get("verification_id")
-                    .and_then(|v| v.as_s().ok())
-                    .map(String::as_str)
-                    == Some(id)
-        })
-        .and_then(|item| item.get("pk").and_then(|pk| pk.as_s().ok()).cloned())
-        .and_then(|pk| pk.strip_prefix("REF#bond#").map(str::to_owned))
+    verification_item(stack, id).await["provider_ref"]
+        .as_s()
         .expect("the verification's Bond customer")
+        .clone()
 }
 
 /// A Bond verification whose KYC Bond took and will not decide for a while; its id and Bond

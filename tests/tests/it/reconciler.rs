@@ -42,22 +42,6 @@ async fn reconcile_within(
     .await
 }
 
-/// The verification's item as DynamoDB Local holds it.
-async fn stored(stack: &LocalStack, id: &str) -> HashMap<String, AttributeValue> {
-    stack
-        .dynamodb
-        .get_item()
-        .table_name(&stack.table_name)
-        .key("pk", AttributeValue::S(format!("VER#{id}")))
-        .key("sk", AttributeValue::S("VERIFICATION".into()))
-        .consistent_read(true)
-        .send()
-        .await
-        .expect("GetItem")
-        .item
-        .expect("the verification's item")
-}
-
 fn attr_s<'a>(item: &'a HashMap<String, AttributeValue>, name: &str) -> Option<&'a str> {
     item.get(name)
         .and_then(|v| v.as_s().ok())
@@ -116,7 +100,7 @@ async fn a_verification_whose_provider_keeps_failing_is_backed_off_and_the_healt
     }
     let failing = bond_under_review(&stack, "cus_failing").await;
     let before = fetch(&stack, &failing).await["status"].clone();
-    let version = attr_n(&stored(&stack, &failing).await, "version").unwrap();
+    let version = attr_n(&verification_item(&stack, &failing).await, "version").unwrap();
     // From now on the failing verification's provider answers every status read with a 500.
     stack.emulator.fail_next("bond_kyc_status", 500, 100);
 
@@ -130,7 +114,7 @@ async fn a_verification_whose_provider_keeps_failing_is_backed_off_and_the_healt
     for id in &healthy {
         assert_eq!(fetch(&stack, id).await["status"], "approved", "{id}");
     }
-    let item = stored(&stack, &failing).await;
+    let item = verification_item(&stack, &failing).await;
     assert_eq!(attr_n(&item, "reconcile_failures"), Some(1));
     let after: DateTime<Utc> = attr_s(&item, "reconcile_after")
         .and_then(|t| t.parse().ok())
@@ -179,7 +163,7 @@ async fn a_run_where_every_verification_failed_is_an_error_and_an_answer_clears_
         .await
         .expect_err("every verification failed: the run fails, so the alarm fires");
     assert!(err.to_string().contains("every one of the 1"), "{err}");
-    let item = stored(&stack, &id).await;
+    let item = verification_item(&stack, &id).await;
     assert_eq!(attr_n(&item, "reconcile_failures"), Some(1));
 
     // The provider is back; a fetch with refresh gets an answer, which ends the backoff.
@@ -190,7 +174,7 @@ async fn a_run_where_every_verification_failed_is_an_error_and_an_answer_clears_
     .await;
     assert_eq!(refreshed.status, 200, "{}", refreshed.raw);
     assert_eq!(refreshed.body["status"], "approved");
-    let item = stored(&stack, &id).await;
+    let item = verification_item(&stack, &id).await;
     assert_eq!(attr_n(&item, "reconcile_failures"), None);
     assert_eq!(attr_s(&item, "reconcile_after"), None);
 }

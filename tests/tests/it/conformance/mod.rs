@@ -9,7 +9,6 @@
 
 use std::collections::HashSet;
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use emulator::Outcome;
 use futures::StreamExt;
 use integration_tests::*;
@@ -174,21 +173,7 @@ fn decision_of(verification: &Value) -> Value {
 
 /// The provider's id of a verification, as stored (Bond's customer id, Ondato's IDV id).
 pub async fn provider_ref(stack: &LocalStack, verification: &Value) -> String {
-    let item = stack
-        .dynamodb
-        .get_item()
-        .table_name(&stack.table_name)
-        .key(
-            "pk",
-            AttributeValue::S(format!("VER#{}", id_of(verification))),
-        )
-        .key("sk", AttributeValue::S("VERIFICATION".into()))
-        .consistent_read(true)
-        .send()
-        .await
-        .expect("GetItem")
-        .item
-        .expect("the verification item");
+    let item = verification_item(stack, id_of(verification)).await;
     item["provider_ref"].as_s().expect("provider_ref").clone()
 }
 
