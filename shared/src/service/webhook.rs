@@ -81,6 +81,8 @@ pub struct IngestWebhook {
 /// What was read for the event and verification a body names, before the provider was called.
 struct Preloaded {
     verification_id: VerificationId,
+    /// The provider reference it was found by, when the body did not name our id.
+    provider_ref: Option<String>,
     event_id: String,
     context: EventContext,
 }
@@ -161,9 +163,19 @@ impl IngestWebhook {
         if clamp_future(&mut event, now, self.max_skew) {
             tracing::warn!(provider = %name, event_id = %event.event_id, "webhook event time in the future; the receive time is used");
         }
+        // A reference the preload already looked up is not looked up again.
+        let known = |r: &String| {
+            preloaded
+                .as_ref()
+                .filter(|p| p.provider_ref.as_ref() == Some(r))
+                .map(|p| p.verification_id.clone())
+        };
         let found = match &event.locator {
             Locator::Ours(id) => Some(id.clone()),
-            Locator::ProviderRef(r) => self.events.find_by_provider_ref(&name, r).await?,
+            Locator::ProviderRef(r) => match known(r) {
+                Some(id) => Some(id),
+                None => self.events.find_by_provider_ref(&name, r).await?,
+            },
         };
         let Some(verification_id) = found else {
             return self.not_found_yet(&name, &event, now);
@@ -188,9 +200,9 @@ impl IngestWebhook {
         let Some(peek) = adapter.peek(webhook) else {
             return Ok(None);
         };
-        let found = match peek.locator {
-            Locator::Ours(id) => Some(id),
-            Locator::ProviderRef(r) => self.events.find_by_provider_ref(name, &r).await?,
+        let (found, provider_ref) = match peek.locator {
+            Locator::Ours(id) => (Some(id), None),
+            Locator::ProviderRef(r) => (self.events.find_by_provider_ref(name, &r).await?, Some(r)),
         };
         let Some(verification_id) = found else {
             return Ok(None);
@@ -201,6 +213,7 @@ impl IngestWebhook {
             .await?;
         Ok(Some(Preloaded {
             verification_id,
+            provider_ref,
             event_id: peek.event_id,
             context,
         }))
