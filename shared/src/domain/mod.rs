@@ -4,7 +4,7 @@ pub mod idempotency;
 mod ids;
 pub mod request;
 mod status;
-mod verification;
+pub(crate) mod verification;
 
 pub use ids::{CustomerId, ProviderName, VerificationId};
 pub use status::Status;

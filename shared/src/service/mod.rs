@@ -26,6 +26,7 @@ pub use reconcile::{Reconcile, ReconcileReport, ReconcileSettings};
 pub use refresh::{RefreshStore, RefreshVerification};
 pub use resubmit::{ResubmitStore, ResubmitVerification};
 pub use view::{customer_json, verification_json};
+pub(crate) use view::{decision_json, ts};
 pub use webhook::{IngestWebhook, WebhookAck};
 
 /// Per-request facts the services need from the edge.

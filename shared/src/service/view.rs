@@ -4,23 +4,26 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Value};
 
 use super::CustomerView;
-use crate::domain::Verification;
+use crate::domain::{Decision, Verification};
 
 pub(crate) fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
+/// A decision as `GET` and the outbound events show it.
+pub(crate) fn decision_json(d: &Decision) -> Value {
+    json!({
+        "outcome": d.outcome,
+        "reason_code": d.reason_code,
+        "provider_reason": d.provider_reason,
+        "retryable": d.retryable,
+        "decided_at": ts(d.decided_at),
+    })
+}
+
 /// The stored view of a verification, as `POST` and `GET` return it.
 pub fn verification_json(v: &Verification) -> Value {
-    let decision = v.decision.as_ref().map(|d| {
-        json!({
-            "outcome": d.outcome,
-            "reason_code": d.reason_code,
-            "provider_reason": d.provider_reason,
-            "retryable": d.retryable,
-            "decided_at": ts(d.decided_at),
-        })
-    });
+    let decision = v.decision.as_ref().map(decision_json);
     let history: Vec<Value> = v
         .history
         .iter()
