@@ -9,6 +9,7 @@ pub mod error;
 pub mod events;
 pub mod http;
 pub mod net;
+pub mod outbound;
 pub mod provider;
 pub mod secrets;
 pub mod service;

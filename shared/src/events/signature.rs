@@ -74,6 +74,31 @@ impl SigningKeys {
     }
 }
 
+/// The keys in use, swapped whole when their secret is read again (a rotation reaches a warm
+/// function without a restart).
+pub struct KeyRing(std::sync::RwLock<std::sync::Arc<SigningKeys>>);
+
+impl KeyRing {
+    pub fn new(keys: SigningKeys) -> Self {
+        Self(std::sync::RwLock::new(std::sync::Arc::new(keys)))
+    }
+
+    pub fn replace(&self, keys: SigningKeys) {
+        if let Ok(mut current) = self.0.write() {
+            *current = std::sync::Arc::new(keys);
+        }
+    }
+
+    /// [`SigningKeys::sign`] with the keys in use.
+    pub fn sign(&self, id: &str, timestamp: i64, body: &str) -> String {
+        let keys = match self.0.read() {
+            Ok(k) => k.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        };
+        keys.sign(id, timestamp, body)
+    }
+}
+
 impl std::fmt::Debug for SigningKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "SigningKeys({} key(s), redacted)", self.0.len())

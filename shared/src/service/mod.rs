@@ -1,11 +1,15 @@
 //! The use cases the handlers call, one small service each, holding only the ports it uses:
 //! [`CreateVerification`], [`ResubmitVerification`], [`IngestWebhook`], [`FetchVerification`],
-//! [`RefreshVerification`] and [`Reconcile`]. Rules live in the domain; I/O goes through ports;
+//! [`RefreshVerification`] and [`Reconcile`]; for outbound events [`Notify`], [`Deliver`] and
+//! [`ListEvents`]. Rules live in the domain; I/O goes through ports;
 //! errors come back as [`ApiError`](crate::ApiError)s that keep their cause.
 
 mod create;
+mod deliver;
+mod events_feed;
 mod fetch;
 mod keys;
+mod notify;
 mod reconcile;
 mod refresh;
 mod resubmit;
@@ -20,8 +24,11 @@ use chrono::{DateTime, Duration, Utc};
 use crate::provider::ProviderError;
 
 pub use create::{CreateStore, CreateVerification};
+pub use deliver::{Deliver, DeliveryOutcome, QueuedDelivery};
+pub use events_feed::{FeedQuery, ListEvents};
 pub use fetch::{CustomerView, FetchStore, FetchVerification};
 pub use keys::IdempotencySecret;
+pub use notify::{Notify, NotifyReport, StreamChange};
 pub use reconcile::{Reconcile, ReconcileReport, ReconcileSettings};
 pub use refresh::{RefreshStore, RefreshVerification};
 pub use resubmit::{ResubmitStore, ResubmitVerification};

@@ -15,6 +15,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::idempotency::{Fingerprint, IdempotencyRecord, StoredResponse};
 use crate::domain::{CustomerEffect, CustomerId, ProviderName, Verification, VerificationId};
+use crate::events::feed::FeedPosition;
 
 /// Wait a little before retrying a write that collided with a concurrent one: 10, 20, 40 … ms
 /// (capped), with jitter so colliding requests spread out.
@@ -168,6 +169,8 @@ pub enum Port {
     IdempotencyKeys,
     EventLog,
     OpenVerifications,
+    EventFeedWriter,
+    EventFeedReader,
 }
 
 /// Where an action applies: the table, or an index of it (`index/<name>`).
@@ -200,6 +203,8 @@ impl Port {
                 ("dynamodb:Query", "index/open"),
                 ("dynamodb:UpdateItem", TABLE),
             ],
+            Self::EventFeedWriter => &[("dynamodb:BatchWriteItem", TABLE)],
+            Self::EventFeedReader => &[("dynamodb:Query", TABLE)],
         }
     }
 }
@@ -324,4 +329,34 @@ pub trait OpenVerifications: Send + Sync {
         v: &Verification,
         listed_at: DateTime<Utc>,
     ) -> Result<SaveOutcome, StoreError>;
+}
+
+/// One event as the catch-up feed keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedEntry {
+    pub shard: u8,
+    pub position: FeedPosition,
+    /// The event's JSON, exactly as delivered.
+    pub body: String,
+    /// The feed forgets it then (TTL).
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Publish events to the catch-up feed (`BatchWriteItem`): all of them, or an error.
+#[async_trait]
+pub trait EventFeedWriter: Send + Sync {
+    async fn append(&self, entries: &[FeedEntry]) -> Result<(), StoreError>;
+}
+
+/// Read the catch-up feed (`Query` on each shard's partition).
+#[async_trait]
+pub trait EventFeedReader: Send + Sync {
+    /// The first `limit` entries after `after` and before `before`, in feed order, from every
+    /// shard.
+    async fn read(
+        &self,
+        after: Option<&FeedPosition>,
+        before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<FeedEntry>, StoreError>;
 }

@@ -6,8 +6,10 @@
 mod claims;
 pub mod codec;
 mod events;
+mod feed;
 mod keys;
 mod queries;
+pub mod stream;
 mod writes;
 
 use std::collections::HashMap;

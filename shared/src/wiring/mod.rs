@@ -8,6 +8,8 @@
 
 use std::sync::Arc;
 
+pub mod events;
+
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
 use crate::clock::{Clock, SystemClock};
@@ -309,7 +311,7 @@ pub async fn dynamodb_config(
     )
 }
 
-fn dynamodb_builder(
+pub(crate) fn dynamodb_builder(
     sdk: &aws_config::SdkConfig,
     endpoint: Option<&str>,
 ) -> aws_sdk_dynamodb::config::Builder {
@@ -321,7 +323,10 @@ fn dynamodb_builder(
 }
 
 /// What every AWS client shares: region, credentials, the transport and its connect timeout.
-async fn aws_sdk_config(aws: &AwsEnvironment, http: SharedHttpClient) -> aws_config::SdkConfig {
+pub(crate) async fn aws_sdk_config(
+    aws: &AwsEnvironment,
+    http: SharedHttpClient,
+) -> aws_config::SdkConfig {
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .http_client(http)
         .timeout_config(
