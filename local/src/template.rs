@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
 };
 use serde_norway::Value;
 
@@ -45,6 +45,8 @@ pub struct TableSpec {
     pub key_schema: Vec<KeySchemaElement>,
     pub global_indexes: Vec<GlobalSecondaryIndex>,
     pub ttl_attribute: Option<String>,
+    /// `StreamSpecification.StreamViewType` (notify reads the stream).
+    pub stream_view_type: Option<String>,
 }
 
 /// A DynamoDB action and where it applies: `table`, or `index/<name>` of the one table.
@@ -144,6 +146,7 @@ fn resource_kind(resource: &Value) -> String {
             let text = t.value.as_str().unwrap_or_default();
             match (t.tag.to_string().trim_start_matches('!'), text) {
                 ("GetAtt", "VerificationsTable.Arn") => "table".to_owned(),
+                ("GetAtt", "VerificationsTable.StreamArn") => "stream".to_owned(),
                 ("Sub", s) if s.starts_with("${VerificationsTable.Arn}/") => s
                     .trim_start_matches("${VerificationsTable.Arn}/")
                     .to_owned(),
@@ -293,11 +296,16 @@ impl Template {
             .filter(|t| t.get("Enabled").and_then(Value::as_bool).unwrap_or(false))
             .and_then(|t| str_at(t, "AttributeName"))
             .map(str::to_owned);
+        let stream_view_type = props
+            .get("StreamSpecification")
+            .and_then(|t| str_at(t, "StreamViewType"))
+            .map(str::to_owned);
         Ok(TableSpec {
             attributes,
             key_schema,
             global_indexes,
             ttl_attribute,
+            stream_view_type,
         })
     }
 }
@@ -318,6 +326,13 @@ impl TableSpec {
             .set_global_secondary_indexes(
                 (!self.global_indexes.is_empty()).then(|| self.global_indexes.clone()),
             )
+            .set_stream_specification(self.stream_view_type.as_deref().map(|view| {
+                StreamSpecification::builder()
+                    .stream_enabled(true)
+                    .stream_view_type(StreamViewType::from(view))
+                    .build()
+                    .expect("stream_enabled is set")
+            }))
             .send()
             .await?;
         if let Some(attr) = &self.ttl_attribute {
@@ -343,6 +358,7 @@ mod tests {
     use shared::provider::PLUGINS;
     use shared::secrets::{self, SecretSpec};
     use shared::store::Port;
+    use shared::wiring::events::{ListEventsDeps, NotifyDeps};
     use shared::wiring::{
         CreateVerificationDeps, FetchResultDeps, ReconcilerDeps, WebhookIngestDeps,
     };
@@ -360,6 +376,10 @@ mod tests {
             .collect();
         assert_eq!(keys, ["pk", "sk"]);
         assert_eq!(t.table.ttl_attribute.as_deref(), Some("expires_at"));
+        assert_eq!(
+            t.table.stream_view_type.as_deref(),
+            Some("NEW_AND_OLD_IMAGES")
+        );
         let routes: Vec<_> = t
             .routes
             .iter()
@@ -371,6 +391,7 @@ mod tests {
             "GET /v1/verifications/{id} fetch-result false",
             "GET /v1/customers/{customer_id}/verification fetch-result false",
             "POST /v1/webhooks/{provider} webhook-ingest true",
+            "GET /v1/events list-events false",
         ] {
             assert!(
                 routes.contains(&expected.to_owned()),
@@ -396,6 +417,8 @@ mod tests {
             ("webhook-ingest", WebhookIngestDeps::PORTS),
             ("fetch-result", FetchResultDeps::PORTS),
             ("reconciler", ReconcilerDeps::PORTS),
+            ("list-events", ListEventsDeps::PORTS),
+            ("deliver", &[]),
         ] {
             assert_eq!(
                 t.grants.get(function),
@@ -403,6 +426,12 @@ mod tests {
                 "{function}: template policy vs the ports its code holds"
             );
         }
+        // notify: its port, and the stream reads of its event source mapping.
+        let mut notify = grants_of(NotifyDeps::PORTS);
+        for read in ["DescribeStream", "GetRecords", "GetShardIterator", "ListStreams"] {
+            notify.insert((format!("dynamodb:{read}"), "stream".to_owned()));
+        }
+        assert_eq!(t.grants.get("notify"), Some(&notify));
         // fetch-result can read and store a refresh, and nothing of a create or the index.
         let fetch = &t.grants["fetch-result"];
         assert!(!fetch
@@ -461,5 +490,18 @@ mod tests {
         assert!(names("fetch-result").keys().all(|k| !k.contains("WEBHOOK")));
         assert!(names("create-verification").contains_key("IDEMPOTENCY_SECRET"));
         assert!(!names("webhook-ingest").contains_key("IDEMPOTENCY_SECRET"));
+        // deliver reads the outbound signing keys and nothing else; no other function reads them.
+        let deliver = &t.secrets.functions["deliver"];
+        assert_eq!(
+            deliver.by_variable.keys().collect::<Vec<_>>(),
+            [shared::wiring::events::OUTBOUND_WEBHOOK_SECRETS.as_str()]
+        );
+        assert_eq!(
+            deliver.readable,
+            deliver.by_variable.values().cloned().collect()
+        );
+        assert!(["create-verification", "webhook-ingest", "fetch-result", "reconciler"]
+            .iter()
+            .all(|f| !names(f).contains_key("OUTBOUND_WEBHOOK_SECRETS")));
     }
 }

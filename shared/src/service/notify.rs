@@ -35,7 +35,8 @@ pub struct NotifyReport {
 
 pub struct Notify {
     pub feed: Arc<dyn EventFeedWriter>,
-    pub queue: Arc<dyn DeliveryQueue>,
+    /// The delivery queue, when a webhook endpoint is configured.
+    pub queue: Option<Arc<dyn DeliveryQueue>>,
     pub bus: Option<Arc<dyn EventBus>>,
     pub clock: Arc<dyn Clock>,
     /// How long the feed keeps an event (30 days by default).
@@ -95,7 +96,10 @@ impl Notify {
                 body,
             })
             .collect();
-        let queued = self.queue.enqueue(&outgoing).await;
+        let queued = match &self.queue {
+            Some(queue) => queue.enqueue(&outgoing).await,
+            None => Ok(()),
+        };
         let put = match &self.bus {
             Some(bus) => bus.publish(&outgoing).await,
             None => Ok(()),

@@ -5,7 +5,8 @@
 //! again after `SECRETS_TTL_SECONDS`, so a rotation reaches warm functions); list-events
 //! DynamoDB.
 //!
-//! Settings: `TABLE_NAME`, `DELIVERY_QUEUE_URL`, `EVENT_BUS_NAME` (optional),
+//! Settings: `TABLE_NAME`, `DELIVERY_QUEUE_URL` (optional for notify: no webhook endpoint, no
+//! queue), `EVENT_BUS_NAME` (optional),
 //! `EVENT_FEED_RETENTION_DAYS` (30), `OUTBOUND_WEBHOOK_URL`, `OUTBOUND_WEBHOOK_SECRETS`
 //! (`whsec_…`, two space- or comma-separated while rotating),
 //! `OUTBOUND_WEBHOOK_TIMEOUT_SECONDS` (15), `OUTBOUND_RETRY_SCHEDULE_SECONDS` (the default
@@ -134,7 +135,12 @@ impl<'a> EventsWiring<'a> {
         Ok(NotifyDeps {
             notify: Notify {
                 feed: self.store()?,
-                queue: self.queue()?,
+                queue: self
+                    .env
+                    .optional("DELIVERY_QUEUE_URL")
+                    .map(|_| self.queue())
+                    .transpose()?
+                    .map(|q| q as _),
                 bus: self.bus().map(|b| b as _),
                 clock: self.clock.clone(),
                 feed_retention: chrono::Duration::days(days),
