@@ -19,6 +19,7 @@ use lambda_http::aws_lambda_events::query_map::QueryMap;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Context, Request, RequestExt, Response};
 use shared::http::{error_response, route_not_found};
+use shared::wiring::events::ListEventsDeps;
 use shared::wiring::{CreateVerificationDeps, FetchResultDeps, WebhookIngestDeps};
 use shared::{ApiError, ErrorCode, RequestCtx};
 
@@ -33,14 +34,16 @@ pub struct Functions {
     pub create_verification: CreateVerificationDeps,
     pub webhook_ingest: WebhookIngestDeps,
     pub fetch_result: FetchResultDeps,
+    pub list_events: ListEventsDeps,
 }
 
 impl Functions {
-    pub fn new(wiring: &Wirings) -> Self {
+    pub fn new(wiring: &Wirings, list_events: ListEventsDeps) -> Self {
         Self {
             create_verification: wiring.create_verification(),
             webhook_ingest: wiring.webhook_ingest(),
             fetch_result: wiring.fetch_result(),
+            list_events,
         }
     }
 }
@@ -57,6 +60,7 @@ async fn dispatch(function: &str, f: &Functions, req: Request) -> Response<Body>
         "create-verification" => create_verification::handle(&f.create_verification, req).await,
         "webhook-ingest" => webhook_ingest::handle(&f.webhook_ingest, req).await,
         "fetch-result" => fetch_result::handle(&f.fetch_result, req).await,
+        "list-events" => list_events::handle(&f.list_events, req).await,
         _ => error_response(&route_not_found(), &RequestCtx::new("local", None)),
     }
 }
@@ -187,13 +191,13 @@ pub fn router(functions: Arc<Functions>, routes: &[Route]) -> Router {
 
 /// Serve the API on `addr` (port 0: any free port).
 pub async fn serve(
-    wiring: &Wirings,
+    functions: Functions,
     routes: &[Route],
     addr: SocketAddr,
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
-    let service = router(Arc::new(Functions::new(wiring)), routes)
+    let service = router(Arc::new(functions), routes)
         .into_make_service_with_connect_info::<SocketAddr>();
     let handle = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, service).await {

@@ -3,10 +3,14 @@
 pub mod api;
 pub mod capture;
 pub mod dynamodb_local;
+pub mod events;
 pub mod iam;
+pub mod moto;
+pub mod receiver;
 pub mod stack;
 pub mod template;
 pub mod wirings;
 
+pub use events::EventsOptions;
 pub use stack::{Database, LocalStack, StackOptions};
 pub use wirings::Wirings;

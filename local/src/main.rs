@@ -95,6 +95,19 @@ async fn dev() -> Result<(), Box<dyn std::error::Error>> {
         clock: None,
         // As the template's schedule does on AWS, but every minute.
         reconcile_every: Some(std::time::Duration::from_secs(60)),
+        // Outbound events to the sample receiver, on moto's SQS and EventBridge.
+        events: match local_stack::moto::find_binary() {
+            Ok(_) => Some(local_stack::EventsOptions {
+                webhook_url: std::env::var("OUTBOUND_WEBHOOK_URL").ok(),
+                signing_keys: std::env::var("OUTBOUND_WEBHOOK_SECRETS").ok(),
+                ..local_stack::EventsOptions::default()
+            }),
+            Err(e) => {
+                eprintln!("note: no outbound events ({e})");
+                None
+            }
+        },
+        receiver_addr: ([127, 0, 0, 1], port("RECEIVER_PORT", 4020)?).into(),
     };
     let stack = match LocalStack::start(options).await {
         Ok(stack) => stack,

@@ -15,6 +15,8 @@ use shared::wiring::Clients;
 use shared::Config;
 
 use crate::dynamodb_local::DynamoDbLocal;
+use crate::events::{EventsOptions, LocalEvents, LOCAL_SIGNING_KEY};
+use crate::receiver::SampleReceiver;
 use crate::template::{self, Template};
 pub use crate::wirings::Wirings;
 
@@ -34,6 +36,8 @@ pub enum StackError {
     Init(#[from] shared::wiring::InitError),
     #[error(transparent)]
     Function(#[from] crate::wirings::UnknownFunction),
+    #[error(transparent)]
+    Events(#[from] crate::events::EventsError),
 }
 
 /// Where the stack's DynamoDB comes from.
@@ -60,6 +64,12 @@ pub struct StackOptions {
     pub clock: Option<Arc<dyn Clock>>,
     /// Run the reconciler this often, as the template's schedule does on AWS (`None`: never).
     pub reconcile_every: Option<std::time::Duration>,
+    /// Outbound events: the table's stream to notify, the delivery queue to deliver (moto's
+    /// server), and the sample receiver unless a webhook URL is given (`None`: no events go
+    /// out; `GET /v1/events` still reads the feed).
+    pub events: Option<EventsOptions>,
+    /// Where the sample receiver listens (port 0: any free port).
+    pub receiver_addr: SocketAddr,
 }
 
 impl Default for StackOptions {
@@ -74,6 +84,8 @@ impl Default for StackOptions {
             emulator_server: None,
             clock: None,
             reconcile_every: None,
+            events: None,
+            receiver_addr: ([127, 0, 0, 1], 0).into(),
         }
     }
 }
@@ -92,6 +104,10 @@ pub struct LocalStack {
     pub calls: CallCounter,
     /// The environment the functions were configured from (what a Lambda would get).
     pub function_env: HashMap<String, String>,
+    /// The queues and the bus of the outbound events, when they run.
+    pub events: Option<LocalEvents>,
+    /// The sample receiver, when deliveries go to it.
+    pub receiver: Option<SampleReceiver>,
     _db: Option<DynamoDbLocal>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -209,14 +225,36 @@ impl LocalStack {
         };
         emulator.set_api_url(&format!("http://{api_addr}"));
 
-        let env = function_env(&options.table_name, &endpoint, &emulator, options.env);
+        let mut env = function_env(
+            &options.table_name,
+            &endpoint,
+            &emulator,
+            options.env.clone(),
+        );
         let config = Config::from_lookup(|k| env.get(k).cloned())?;
         // The functions' own wiring, plus a counter of DynamoDB calls.
         let calls = CallCounter::new();
         let clients = Clients::from_config(&config).await?;
-        let wiring = Wirings::new(&template, &config, &clients, &calls, options.clock)?;
-        let (api_addr, api_task) = crate::api::serve(&wiring, &template.routes, api_addr).await?;
-        let mut tasks: Vec<_> = emulator_task.into_iter().chain([api_task]).collect();
+        let wiring = Wirings::new(&template, &config, &clients, &calls, options.clock.clone())?;
+        let mut tasks: Vec<_> = emulator_task.into_iter().collect();
+        let (events, receiver) = match &options.events {
+            Some(events) => {
+                let outbound = Outbound::start(events, &options.table_name, options.receiver_addr).await?;
+                env.extend(outbound.env.clone());
+                let pumps = outbound
+                    .pumps(&env, &wiring, &admin, &endpoint, &options.table_name, options.clock.clone())
+                    .await?;
+                tasks.extend(pumps);
+                (Some(outbound.events), outbound.receiver)
+            }
+            None => (None, None),
+        };
+        let list_events = events_wiring(&env, Some(wiring.list_events_dynamodb()), options.clock.clone())
+            .await?
+            .list_events()?;
+        let functions = crate::api::Functions::new(&wiring, list_events);
+        let (api_addr, api_task) = crate::api::serve(functions, &template.routes, api_addr).await?;
+        tasks.push(api_task);
         tasks.extend(
             options
                 .reconcile_every
@@ -232,6 +270,8 @@ impl LocalStack {
             dynamodb: admin,
             calls,
             function_env: env,
+            events,
+            receiver,
             _db: db,
             tasks,
         })
@@ -239,10 +279,14 @@ impl LocalStack {
 
     /// The one line `make dev` prints once everything is up.
     pub fn ready_line(&self) -> String {
-        format!(
+        let mut line = format!(
             "ready api={} emulator={} dynamodb={}",
             self.api_url, self.emulator_url, self.dynamodb_endpoint
-        )
+        );
+        if let Some(r) = &self.receiver {
+            line.push_str(&format!(" receiver={}", r.url));
+        }
+        line
     }
 }
 
@@ -251,5 +295,106 @@ impl Drop for LocalStack {
         for t in &self.tasks {
             t.abort();
         }
+    }
+}
+
+/// The outbound-event functions' composition root on this environment (and clock), on a
+/// DynamoDB client under the function's own policy.
+async fn events_wiring(
+    env: &HashMap<String, String>,
+    dynamodb: Option<aws_sdk_dynamodb::Client>,
+    clock: Option<Arc<dyn Clock>>,
+) -> Result<shared::wiring::events::EventsWiring, StackError> {
+    let env = env.clone();
+    let wiring =
+        shared::wiring::events::EventsWiring::new(Arc::new(move |k: &str| env.get(k).cloned()))
+            .await?;
+    let wiring = match dynamodb {
+        Some(client) => wiring.with_dynamodb(client),
+        None => wiring,
+    };
+    Ok(match clock {
+        Some(c) => wiring.with_clock(c),
+        None => wiring,
+    })
+}
+
+/// The events of one stack: its queues and bus, the receiver, and the environment that points
+/// the functions at them.
+struct Outbound {
+    events: LocalEvents,
+    receiver: Option<SampleReceiver>,
+    env: HashMap<String, String>,
+}
+
+impl Outbound {
+    async fn start(
+        options: &EventsOptions,
+        table: &str,
+        receiver_addr: SocketAddr,
+    ) -> Result<Self, StackError> {
+        let schedule = match &options.retry_schedule {
+            Some(raw) => shared::events::retry::RetrySchedule::parse(raw).map_err(|e| {
+                shared::config::invalid("OUTBOUND_RETRY_SCHEDULE_SECONDS", &e.to_string())
+            })?,
+            None => shared::events::retry::RetrySchedule::default(),
+        };
+        let prefix: String = table
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' })
+            .take(40)
+            .collect();
+        let events = LocalEvents::create(options, &prefix, &schedule).await?;
+        let keys = options.signing_keys.as_deref().unwrap_or(LOCAL_SIGNING_KEY);
+        let (receiver, url) = match &options.webhook_url {
+            Some(url) => (None, url.clone()),
+            None => {
+                // The receiver checks with the first (current) key.
+                let key = keys.split([' ', ',']).next().unwrap_or(keys);
+                let r = SampleReceiver::start(receiver_addr, key).await?;
+                let url = r.webhook_url();
+                (Some(r), url)
+            }
+        };
+        let env = events.function_env(options, &url);
+        Ok(Self {
+            events,
+            receiver,
+            env,
+        })
+    }
+
+    /// notify on the table's stream and deliver on the queue, each from its own composition
+    /// root.
+    async fn pumps(
+        &self,
+        env: &HashMap<String, String>,
+        wiring: &Wirings,
+        admin: &aws_sdk_dynamodb::Client,
+        endpoint: &str,
+        table: &str,
+        clock: Option<Arc<dyn Clock>>,
+    ) -> Result<Vec<tokio::task::JoinHandle<()>>, StackError> {
+        let notify = events_wiring(env, Some(wiring.notify_dynamodb()), clock.clone())
+            .await?
+            .notify()?;
+        let deliver = events_wiring(env, None, clock)
+            .await?
+            .deliver()
+            .await?;
+        Ok(vec![
+            crate::events::pump_stream(
+                admin.clone(),
+                endpoint,
+                table.to_owned(),
+                Arc::new(notify),
+            ),
+            crate::events::pump_queue(
+                self.events.sqs.clone(),
+                self.events.queue_url.clone(),
+                self.events.queue_arn.clone(),
+                Arc::new(deliver),
+            ),
+        ])
     }
 }

@@ -27,6 +27,9 @@ pub struct Wirings {
     webhook_ingest: Wiring,
     fetch_result: Wiring,
     reconciler: Wiring,
+    /// The DynamoDB clients of the outbound-event functions, under their own policies.
+    notify_dynamodb: aws_sdk_dynamodb::Client,
+    list_events_dynamodb: aws_sdk_dynamodb::Client,
     guards: Vec<PolicyGuard>,
 }
 
@@ -39,7 +42,7 @@ impl Wirings {
         clock: Option<Arc<dyn Clock>>,
     ) -> Result<Self, UnknownFunction> {
         let mut guards = Vec::new();
-        let mut wire = |function: &str| -> Result<Wiring, UnknownFunction> {
+        let mut client = |function: &str| -> Result<aws_sdk_dynamodb::Client, UnknownFunction> {
             let grants = template
                 .grants
                 .get(function)
@@ -47,15 +50,19 @@ impl Wirings {
                 .ok_or_else(|| UnknownFunction(function.to_owned()))?;
             let guard = PolicyGuard::new(function, grants);
             guards.push(guard.clone());
-            let dynamodb = aws_sdk_dynamodb::Client::from_conf(
+            Ok(aws_sdk_dynamodb::Client::from_conf(
                 clients
                     .dynamodb
                     .clone()
                     .interceptor(calls.clone())
                     .interceptor(guard)
                     .build(),
-            );
-            let wiring = Wiring::new(config, dynamodb, clients.http.clone());
+            ))
+        };
+        let notify_dynamodb = client("notify")?;
+        let list_events_dynamodb = client("list-events")?;
+        let mut wire = |function: &str| -> Result<Wiring, UnknownFunction> {
+            let wiring = Wiring::new(config, client(function)?, clients.http.clone());
             Ok(match &clock {
                 Some(c) => wiring.with_clock(c.clone()),
                 None => wiring,
@@ -66,6 +73,8 @@ impl Wirings {
             webhook_ingest: wire("webhook-ingest")?,
             fetch_result: wire("fetch-result")?,
             reconciler: wire("reconciler")?,
+            notify_dynamodb,
+            list_events_dynamodb,
             guards,
         })
     }
@@ -84,6 +93,16 @@ impl Wirings {
 
     pub fn reconciler(&self) -> ReconcilerDeps {
         self.reconciler.reconciler()
+    }
+
+    /// notify's DynamoDB client (its policy: the feed's batch writes).
+    pub fn notify_dynamodb(&self) -> aws_sdk_dynamodb::Client {
+        self.notify_dynamodb.clone()
+    }
+
+    /// list-events' DynamoDB client (its policy: Query).
+    pub fn list_events_dynamodb(&self) -> aws_sdk_dynamodb::Client {
+        self.list_events_dynamodb.clone()
     }
 
     /// The store as fetch-result holds it (reads and a refresh's write).

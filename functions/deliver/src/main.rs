@@ -9,10 +9,9 @@ use shared::wiring::events::EventsWiring;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
-    let lookup = |name: &str| std::env::var(name).ok();
-    let deps = EventsWiring::new(&lookup)
+    let deps = EventsWiring::new(Arc::new(|name: &str| std::env::var(name).ok()))
         .await?
-        .deliver(Arc::new(lookup))
+        .deliver()
         .await?;
     run(service_fn(|event: LambdaEvent<SqsEvent>| async {
         Ok::<_, Error>(deliver::handle(&deps, event.payload).await)

@@ -1,5 +1,7 @@
 //! Lambda entry point: configuration and clients built once, then the runtime loop.
 
+use std::sync::Arc;
+
 use aws_lambda_events::event::dynamodb::Event;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use shared::wiring::events::EventsWiring;
@@ -7,8 +9,9 @@ use shared::wiring::events::EventsWiring;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
-    let lookup = |name: &str| std::env::var(name).ok();
-    let deps = EventsWiring::new(&lookup).await?.notify()?;
+    let deps = EventsWiring::new(Arc::new(|name: &str| std::env::var(name).ok()))
+        .await?
+        .notify()?;
     run(service_fn(|event: LambdaEvent<Event>| async {
         Ok::<_, Error>(notify::handle(&deps, event.payload).await)
     }))

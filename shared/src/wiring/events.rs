@@ -62,15 +62,18 @@ impl ListEventsDeps {
 }
 
 /// What the three functions are built from.
-pub struct EventsWiring<'a> {
-    env: Env<'a>,
+pub struct EventsWiring {
+    lookup: Lookup,
     sdk: aws_config::SdkConfig,
+    /// Set instead of one built from the SDK configuration (the local stack's, which enforces
+    /// the function's IAM policy).
+    dynamodb: Option<aws_sdk_dynamodb::Client>,
     clock: Arc<dyn Clock>,
 }
 
-impl<'a> EventsWiring<'a> {
-    pub async fn new(lookup: &'a dyn Fn(&str) -> Option<String>) -> Result<Self, InitError> {
-        let env = Env::new(lookup);
+impl EventsWiring {
+    pub async fn new(lookup: Lookup) -> Result<Self, InitError> {
+        let env = Env::new(&*lookup);
         let tls = net::tls_config()?;
         let sdk = aws_sdk_config(
             &AwsEnvironment::from_env(&env),
@@ -78,10 +81,21 @@ impl<'a> EventsWiring<'a> {
         )
         .await;
         Ok(Self {
-            env,
+            lookup,
             sdk,
+            dynamodb: None,
             clock: Arc::new(SystemClock),
         })
+    }
+
+    fn env(&self) -> Env<'_> {
+        Env::new(&*self.lookup)
+    }
+
+    /// The same wiring on this DynamoDB client.
+    pub fn with_dynamodb(mut self, client: aws_sdk_dynamodb::Client) -> Self {
+        self.dynamodb = Some(client);
+        self
     }
 
     /// The same wiring on another clock (tests move time).
@@ -91,30 +105,33 @@ impl<'a> EventsWiring<'a> {
     }
 
     fn store(&self) -> Result<Arc<DynamoDbStore>, ConfigError> {
-        let client = aws_sdk_dynamodb::Client::from_conf(
-            dynamodb_builder(&self.sdk, self.env.optional("DYNAMODB_ENDPOINT").as_deref()).build(),
-        );
+        let client = self.dynamodb.clone().unwrap_or_else(|| {
+            aws_sdk_dynamodb::Client::from_conf(
+                dynamodb_builder(&self.sdk, self.env().optional("DYNAMODB_ENDPOINT").as_deref())
+                    .build(),
+            )
+        });
         Ok(Arc::new(DynamoDbStore::new(
             client,
-            self.env.required("TABLE_NAME")?,
+            self.env().required("TABLE_NAME")?,
         )))
     }
 
     fn queue(&self) -> Result<Arc<SqsDeliveryQueue>, ConfigError> {
         let mut builder = aws_sdk_sqs::config::Builder::from(&self.sdk);
-        if let Some(endpoint) = self.env.optional("AWS_ENDPOINT_URL_SQS") {
+        if let Some(endpoint) = self.env().optional("AWS_ENDPOINT_URL_SQS") {
             builder = builder.endpoint_url(endpoint);
         }
         Ok(Arc::new(SqsDeliveryQueue::new(
             aws_sdk_sqs::Client::from_conf(builder.build()),
-            self.env.required("DELIVERY_QUEUE_URL")?,
+            self.env().required("DELIVERY_QUEUE_URL")?,
         )))
     }
 
     fn bus(&self) -> Option<Arc<EventBridgeBus>> {
-        let name = self.env.optional("EVENT_BUS_NAME")?;
+        let name = self.env().optional("EVENT_BUS_NAME")?;
         let mut builder = aws_sdk_eventbridge::config::Builder::from(&self.sdk);
-        if let Some(endpoint) = self.env.optional("AWS_ENDPOINT_URL_EVENTBRIDGE") {
+        if let Some(endpoint) = self.env().optional("AWS_ENDPOINT_URL_EVENTBRIDGE") {
             builder = builder.endpoint_url(endpoint);
         }
         Some(Arc::new(EventBridgeBus::new(
@@ -124,7 +141,7 @@ impl<'a> EventsWiring<'a> {
     }
 
     pub fn notify(&self) -> Result<NotifyDeps, InitError> {
-        let days: i64 = self.env.number(
+        let days: i64 = self.env().number(
             "EVENT_FEED_RETENTION_DAYS",
             30,
             "must be a whole number of days",
@@ -136,7 +153,7 @@ impl<'a> EventsWiring<'a> {
             notify: Notify {
                 feed: self.store()?,
                 queue: self
-                    .env
+                    .env()
                     .optional("DELIVERY_QUEUE_URL")
                     .map(|_| self.queue())
                     .transpose()?
@@ -158,16 +175,16 @@ impl<'a> EventsWiring<'a> {
     }
 
     /// deliver, with its signing keys read (one Secrets Manager call with an `_ARN`).
-    pub async fn deliver(&self, lookup: Lookup) -> Result<DeliverDeps, InitError> {
-        let url = EndpointUrl::parse(&self.env.required("OUTBOUND_WEBHOOK_URL")?)
+    pub async fn deliver(&self) -> Result<DeliverDeps, InitError> {
+        let url = EndpointUrl::parse(&self.env().required("OUTBOUND_WEBHOOK_URL")?)
             .map_err(|e| invalid("OUTBOUND_WEBHOOK_URL", &e.to_string()))?;
-        let timeout = self.env.seconds("OUTBOUND_WEBHOOK_TIMEOUT_SECONDS", 15)?;
-        let schedule = match self.env.optional("OUTBOUND_RETRY_SCHEDULE_SECONDS") {
+        let timeout = self.env().seconds("OUTBOUND_WEBHOOK_TIMEOUT_SECONDS", 15)?;
+        let schedule = match self.env().optional("OUTBOUND_RETRY_SCHEDULE_SECONDS") {
             Some(raw) => RetrySchedule::parse(&raw)
                 .map_err(|e| invalid("OUTBOUND_RETRY_SCHEDULE_SECONDS", &e.to_string()))?,
             None => RetrySchedule::default(),
         };
-        let (keys, secrets) = self.signing_keys(lookup).await?;
+        let (keys, secrets) = self.signing_keys().await?;
         let tls = net::tls_config()?;
         Ok(DeliverDeps {
             deliver: Deliver {
@@ -184,15 +201,12 @@ impl<'a> EventsWiring<'a> {
         })
     }
 
-    async fn signing_keys(
-        &self,
-        lookup: Lookup,
-    ) -> Result<(Arc<KeyRing>, SecretsRefresh), InitError> {
+    async fn signing_keys(&self) -> Result<(Arc<KeyRing>, SecretsRefresh), InitError> {
         let names = [OUTBOUND_WEBHOOK_SECRETS];
-        let ids = SecretsManagerSecrets::ids_from_env(&*lookup, &names);
+        let ids = SecretsManagerSecrets::ids_from_env(&*self.lookup, &names);
         let manager = (!ids.is_empty()).then(|| {
             let mut builder = aws_sdk_secretsmanager::config::Builder::from(&self.sdk);
-            if let Some(endpoint) = self.env.optional("AWS_ENDPOINT_URL_SECRETS_MANAGER") {
+            if let Some(endpoint) = self.env().optional("AWS_ENDPOINT_URL_SECRETS_MANAGER") {
                 builder = builder.endpoint_url(endpoint);
             }
             SecretsManagerSecrets::new(
@@ -201,7 +215,7 @@ impl<'a> EventsWiring<'a> {
             )
         });
         let source = RoutedSecrets {
-            env: EnvSecrets::new(lookup),
+            env: EnvSecrets::new(self.lookup.clone()),
             manager,
         };
         let remote = source.from_manager(&names);
@@ -222,7 +236,7 @@ impl<'a> EventsWiring<'a> {
             live.replace(parse(fresh)?);
             Ok(())
         });
-        let ttl = self.env.seconds("SECRETS_TTL_SECONDS", 300)?;
+        let ttl = self.env().seconds("SECRETS_TTL_SECONDS", 300)?;
         let refresh = SecretsRefresh::new(source.shared(), remote, ttl, values, apply);
         Ok((keys, refresh))
     }
