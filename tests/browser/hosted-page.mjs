@@ -21,7 +21,7 @@ function startStack() {
   const child = spawn(bin, [], {
     // DYNAMODB_ENDPOINT (the run's one DynamoDB Local under `make test`) passes through; the
     // table is this run's own.
-    env: { ...process.env, TABLE_NAME: `kyc-browser-${process.pid}`, API_PORT: '0', EMULATOR_PORT: '0', DYNAMODB_PORT: '0', RUST_LOG: 'warn' },
+    env: { ...process.env, TABLE_NAME: `kyc-browser-${process.pid}`, API_PORT: '0', EMULATOR_PORT: '0', DYNAMODB_PORT: '0', RECEIVER_PORT: '0', RUST_LOG: 'warn' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((resolve, reject) => {
