@@ -1,12 +1,13 @@
 //! The use cases the handlers call, one small service each, holding only the ports it uses:
-//! [`CreateVerification`], [`ResubmitVerification`], [`IngestWebhook`], [`FetchVerification`],
-//! [`RefreshVerification`] and [`Reconcile`]. Rules live in the domain; I/O goes through ports;
+//! [`CreateVerification`], [`ResubmitVerification`], [`RedactVerification`], [`IngestWebhook`],
+//! [`FetchVerification`], [`RefreshVerification`] and [`Reconcile`]. Rules live in the domain; I/O goes through ports;
 //! errors come back as [`ApiError`](crate::ApiError)s that keep their cause.
 
 mod create;
 mod fetch;
 mod keys;
 mod reconcile;
+mod redact;
 mod refresh;
 mod resubmit;
 mod submission;
@@ -23,6 +24,7 @@ pub use create::{CreateStore, CreateVerification};
 pub use fetch::{CustomerView, FetchStore, FetchVerification};
 pub use keys::IdempotencySecret;
 pub use reconcile::{Reconcile, ReconcileReport, ReconcileSettings};
+pub use redact::RedactVerification;
 pub use refresh::{RefreshStore, RefreshVerification};
 pub use resubmit::{ResubmitStore, ResubmitVerification};
 pub use view::{customer_json, verification_json};
