@@ -197,8 +197,8 @@ pub async fn serve(
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
-    let service = router(Arc::new(functions), routes)
-        .into_make_service_with_connect_info::<SocketAddr>();
+    let service =
+        router(Arc::new(functions), routes).into_make_service_with_connect_info::<SocketAddr>();
     let handle = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, service).await {
             tracing::error!(error = %e, "local API stopped");

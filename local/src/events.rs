@@ -73,9 +73,15 @@ fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
         .behavior_version(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new("us-east-1"))
         .endpoint_url(endpoint)
-        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
-            Credentials::new("local", "local", None, None, "local-stack"),
-        ))
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(Credentials::new(
+                "local",
+                "local",
+                None,
+                None,
+                "local-stack",
+            )),
+        )
         .build()
 }
 
@@ -180,7 +186,11 @@ impl LocalEvents {
     }
 
     /// The functions' environment for this stack's events.
-    pub fn function_env(&self, options: &EventsOptions, webhook_url: &str) -> HashMap<String, String> {
+    pub fn function_env(
+        &self,
+        options: &EventsOptions,
+        webhook_url: &str,
+    ) -> HashMap<String, String> {
         let mut env: HashMap<String, String> = [
             ("DELIVERY_QUEUE_URL", self.queue_url.as_str()),
             ("EVENT_BUS_NAME", self.bus_name.as_str()),
@@ -218,7 +228,11 @@ impl LocalEvents {
             if messages.is_empty() {
                 return Ok(out);
             }
-            out.extend(messages.into_iter().filter_map(|m| Some((m.receipt_handle?, m.body?))));
+            out.extend(
+                messages
+                    .into_iter()
+                    .filter_map(|m| Some((m.receipt_handle?, m.body?))),
+            );
         }
     }
 
@@ -335,7 +349,10 @@ async fn get_records(
         return Err(format!("{status}: {}", body["__type"]));
     }
     let records = body["Records"].as_array().cloned().unwrap_or_default();
-    Ok((records, body["NextShardIterator"].as_str().map(str::to_owned)))
+    Ok((
+        records,
+        body["NextShardIterator"].as_str().map(str::to_owned),
+    ))
 }
 
 /// Read the table's stream from its start and hand each shard's batches to notify, as Lambda's
@@ -366,9 +383,13 @@ pub fn pump_stream(
             discover_shards(&streams, &arn, &mut started, &mut iterators).await;
             let mut idle = true;
             for shard in iterators.keys().cloned().collect::<Vec<_>>() {
-                let Some(iterator) = iterators.remove(&shard) else { continue };
-                if let Some(next) =
-                    poll_shard(&streams, &reader, &arn, &shard, iterator, &notify, &mut idle).await
+                let Some(iterator) = iterators.remove(&shard) else {
+                    continue;
+                };
+                if let Some(next) = poll_shard(
+                    &streams, &reader, &arn, &shard, iterator, &notify, &mut idle,
+                )
+                .await
                 {
                     iterators.insert(shard, next);
                 }
@@ -387,7 +408,12 @@ struct StreamReader {
 }
 
 async fn stream_arn(dynamodb: &aws_sdk_dynamodb::Client, table: &str) -> Option<String> {
-    let out = dynamodb.describe_table().table_name(table).send().await.ok()?;
+    let out = dynamodb
+        .describe_table()
+        .table_name(table)
+        .send()
+        .await
+        .ok()?;
     out.table?.latest_stream_arn
 }
 
@@ -409,7 +435,9 @@ async fn discover_shards(
         if !started.insert(id.clone()) {
             continue;
         }
-        if let Some(it) = shard_iterator(streams, arn, &id, ShardIteratorType::TrimHorizon, None).await {
+        if let Some(it) =
+            shard_iterator(streams, arn, &id, ShardIteratorType::TrimHorizon, None).await
+        {
             iterators.insert(id, it);
         }
     }
@@ -466,14 +494,24 @@ async fn poll_shard(
         }
     };
     let response = notify::handle(notify, event).await;
-    match response.batch_item_failures.first().and_then(|f| f.item_identifier.clone()) {
+    match response
+        .batch_item_failures
+        .first()
+        .and_then(|f| f.item_identifier.clone())
+    {
         None => next,
         Some(sequence) => {
             // As Lambda does: the batch again, from the failed record, after a pause.
             tokio::time::sleep(Duration::from_millis(500)).await;
-            shard_iterator(streams, arn, shard, ShardIteratorType::AtSequenceNumber, Some(sequence))
-                .await
-                .or(Some(iterator))
+            shard_iterator(
+                streams,
+                arn,
+                shard,
+                ShardIteratorType::AtSequenceNumber,
+                Some(sequence),
+            )
+            .await
+            .or(Some(iterator))
         }
     }
 }
@@ -512,7 +550,11 @@ pub fn pump_queue(
                 .map(|m| {
                     let attributes: HashMap<String, String> = m
                         .attributes()
-                        .map(|a| a.iter().map(|(k, v)| (k.as_str().to_owned(), v.clone())).collect())
+                        .map(|a| {
+                            a.iter()
+                                .map(|(k, v)| (k.as_str().to_owned(), v.clone()))
+                                .collect()
+                        })
                         .unwrap_or_default();
                     json!({
                         "messageId": m.message_id(),
@@ -527,7 +569,8 @@ pub fn pump_queue(
                     })
                 })
                 .collect();
-            let Ok(event) = serde_json::from_value::<SqsEvent>(json!({ "Records": records })) else {
+            let Ok(event) = serde_json::from_value::<SqsEvent>(json!({ "Records": records }))
+            else {
                 tracing::error!("a queue batch does not parse as Lambda's SQS event");
                 continue;
             };
@@ -542,7 +585,12 @@ pub fn pump_queue(
                     continue;
                 }
                 if let Some(receipt) = m.receipt_handle() {
-                    let _ = sqs.delete_message().queue_url(&queue_url).receipt_handle(receipt).send().await;
+                    let _ = sqs
+                        .delete_message()
+                        .queue_url(&queue_url)
+                        .receipt_handle(receipt)
+                        .send()
+                        .await;
                 }
             }
         }

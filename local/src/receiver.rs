@@ -80,7 +80,10 @@ impl SampleReceiver {
     }
 
     pub fn received(&self) -> Vec<Received> {
-        self.inner.lock().map(|i| i.received.clone()).unwrap_or_default()
+        self.inner
+            .lock()
+            .map(|i| i.received.clone())
+            .unwrap_or_default()
     }
 }
 
@@ -90,7 +93,11 @@ impl Drop for SampleReceiver {
     }
 }
 
-async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: axum::body::Bytes) -> StatusCode {
+async fn receive(
+    State(r): State<Receiver>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> StatusCode {
     let verified = r.verifier.verify(&body, &headers).is_ok();
     let header = |name: &str| {
         headers
@@ -122,16 +129,26 @@ async fn fail(State(r): State<Receiver>, Json(body): Json<Value>) -> StatusCode 
 }
 
 async fn list(State(r): State<Receiver>) -> impl IntoResponse {
-    let received = r.inner.lock().map(|i| i.received.clone()).unwrap_or_default();
+    let received = r
+        .inner
+        .lock()
+        .map(|i| i.received.clone())
+        .unwrap_or_default();
     Json(received)
 }
 
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 async fn page(State(r): State<Receiver>) -> Html<String> {
-    let received = r.inner.lock().map(|i| i.received.clone()).unwrap_or_default();
+    let received = r
+        .inner
+        .lock()
+        .map(|i| i.received.clone())
+        .unwrap_or_default();
     let rows: String = received
         .iter()
         .rev()

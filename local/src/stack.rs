@@ -239,19 +239,31 @@ impl LocalStack {
         let mut tasks: Vec<_> = emulator_task.into_iter().collect();
         let (events, receiver) = match &options.events {
             Some(events) => {
-                let outbound = Outbound::start(events, &options.table_name, options.receiver_addr).await?;
+                let outbound =
+                    Outbound::start(events, &options.table_name, options.receiver_addr).await?;
                 env.extend(outbound.env.clone());
                 let pumps = outbound
-                    .pumps(&env, &wiring, &admin, &endpoint, &options.table_name, options.clock.clone())
+                    .pumps(
+                        &env,
+                        &wiring,
+                        &admin,
+                        &endpoint,
+                        &options.table_name,
+                        options.clock.clone(),
+                    )
                     .await?;
                 tasks.extend(pumps);
                 (Some(outbound.events), outbound.receiver)
             }
             None => (None, None),
         };
-        let list_events = events_wiring(&env, Some(wiring.list_events_dynamodb()), options.clock.clone())
-            .await?
-            .list_events()?;
+        let list_events = events_wiring(
+            &env,
+            Some(wiring.list_events_dynamodb()),
+            options.clock.clone(),
+        )
+        .await?
+        .list_events()?;
         let functions = crate::api::Functions::new(&wiring, list_events);
         let (api_addr, api_task) = crate::api::serve(functions, &template.routes, api_addr).await?;
         tasks.push(api_task);
@@ -341,7 +353,13 @@ impl Outbound {
         };
         let prefix: String = table
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '-'
+                }
+            })
             .take(40)
             .collect();
         let events = LocalEvents::create(options, &prefix, &schedule).await?;
@@ -378,17 +396,9 @@ impl Outbound {
         let notify = events_wiring(env, Some(wiring.notify_dynamodb()), clock.clone())
             .await?
             .notify()?;
-        let deliver = events_wiring(env, None, clock)
-            .await?
-            .deliver()
-            .await?;
+        let deliver = events_wiring(env, None, clock).await?.deliver().await?;
         Ok(vec![
-            crate::events::pump_stream(
-                admin.clone(),
-                endpoint,
-                table.to_owned(),
-                Arc::new(notify),
-            ),
+            crate::events::pump_stream(admin.clone(), endpoint, table.to_owned(), Arc::new(notify)),
             crate::events::pump_queue(
                 self.events.sqs.clone(),
                 self.events.queue_url.clone(),

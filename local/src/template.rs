@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
+    TimeToLiveSpecification,
 };
 use serde_norway::Value;
 
@@ -388,6 +389,7 @@ mod tests {
         for expected in [
             "POST /v1/verifications create-verification false",
             "PATCH /v1/verifications/{id} create-verification false",
+            "POST /v1/verifications/{id}/redact create-verification false",
             "GET /v1/verifications/{id} fetch-result false",
             "GET /v1/customers/{customer_id}/verification fetch-result false",
             "POST /v1/webhooks/{provider} webhook-ingest true",
@@ -428,15 +430,20 @@ mod tests {
         }
         // notify: its port, and the stream reads of its event source mapping.
         let mut notify = grants_of(NotifyDeps::PORTS);
-        for read in ["DescribeStream", "GetRecords", "GetShardIterator", "ListStreams"] {
+        for read in [
+            "DescribeStream",
+            "GetRecords",
+            "GetShardIterator",
+            "ListStreams",
+        ] {
             notify.insert((format!("dynamodb:{read}"), "stream".to_owned()));
         }
         assert_eq!(t.grants.get("notify"), Some(&notify));
-        // fetch-result can read and store a refresh, and nothing of a create or the index.
+        // fetch-result can read (a Query on a verification's key) and store a refresh, and
+        // nothing of a create or the index.
         let fetch = &t.grants["fetch-result"];
-        assert!(!fetch
-            .iter()
-            .any(|(a, _)| a == "dynamodb:DeleteItem" || a == "dynamodb:Query"));
+        assert!(!fetch.iter().any(|(a, r)| a == "dynamodb:DeleteItem"
+            || (a == "dynamodb:Query" && r != shared::store::TABLE)));
     }
 
     #[test]
@@ -500,8 +507,13 @@ mod tests {
             deliver.readable,
             deliver.by_variable.values().cloned().collect()
         );
-        assert!(["create-verification", "webhook-ingest", "fetch-result", "reconciler"]
-            .iter()
-            .all(|f| !names(f).contains_key("OUTBOUND_WEBHOOK_SECRETS")));
+        assert!([
+            "create-verification",
+            "webhook-ingest",
+            "fetch-result",
+            "reconciler"
+        ]
+        .iter()
+        .all(|f| !names(f).contains_key("OUTBOUND_WEBHOOK_SECRETS")));
     }
 }

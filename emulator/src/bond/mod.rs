@@ -21,6 +21,7 @@
 
 mod api;
 mod customers;
+mod erase;
 mod errors;
 mod flow;
 mod keys;
@@ -125,6 +126,7 @@ impl Provider for Bond {
             .merge(customers::routes())
             .merge(keys::routes())
             .merge(upload::routes())
+            .merge(erase::routes())
     }
 
     fn function_env(s: &Settings, base_url: &str) -> Vec<(String, String)> {

@@ -205,7 +205,7 @@ fn parse_person(person: Option<&Value>) -> Result<Map<String, Value>, String> {
 
 /// A signed read of one session (`endpoint` names its counter, faults and delays): the key, the
 /// signature over the session id, the session; else the answer Veriff would give.
-async fn signed_read(
+pub(super) async fn signed_read(
     emu: &Emulator,
     headers: &HeaderMap,
     id: &str,

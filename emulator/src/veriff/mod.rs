@@ -10,6 +10,7 @@
 //! - `model`: sessions, decisions, reason codes and their JSON.
 
 mod api;
+mod erase;
 mod flow;
 mod model;
 mod page;
@@ -67,7 +68,7 @@ impl Provider for Veriff {
     type State = State;
 
     fn routes() -> Router<Emulator> {
-        api::routes().merge(page::routes())
+        api::routes().merge(page::routes()).merge(erase::routes())
     }
 
     fn function_env(s: &Settings, base_url: &str) -> Vec<(String, String)> {

@@ -46,6 +46,9 @@ pub struct Config {
     pub webhook_max_clock_skew: Duration,
     /// How long processed webhook events are kept for deduplication and audit.
     pub event_retention: Duration,
+    /// Days the personal fields of an ended verification are kept (`PERSONAL_DATA_RETENTION_DAYS`,
+    /// 1 to 3650, default 90); the decision record has no TTL.
+    pub personal_retention_days: u32,
     /// The reconciler refreshes open verifications quiet for longer than this.
     pub reconcile_quiet: Duration,
     /// At most this many verifications per reconciler run.
@@ -159,6 +162,18 @@ impl Config {
             webhook_grace: env.seconds("WEBHOOK_GRACE_SECONDS", 3600)?,
             webhook_max_clock_skew: env.seconds("WEBHOOK_MAX_CLOCK_SKEW_SECONDS", 300)?,
             event_retention: env.seconds("EVENT_RETENTION_SECONDS", 7 * 24 * 3600)?,
+            personal_retention_days: Some(env.number(
+                "PERSONAL_DATA_RETENTION_DAYS",
+                90u32,
+                "must be a whole number of days from 1 to 3650",
+            )?)
+            .filter(|d| (1..=3650).contains(d))
+            .ok_or_else(|| {
+                invalid(
+                    "PERSONAL_DATA_RETENTION_DAYS",
+                    "must be a whole number of days from 1 to 3650",
+                )
+            })?,
             reconcile_quiet: env.seconds("RECONCILE_QUIET_SECONDS", 900)?,
             reconcile_batch: env.number("RECONCILE_BATCH", 200, "must be a whole number")?,
             reconcile_concurrency: env.number(
@@ -226,11 +241,27 @@ mod tests {
         assert_eq!(c.webhook_grace, Duration::from_secs(3600));
         assert_eq!(c.webhook_max_clock_skew, Duration::from_secs(300));
         assert_eq!(c.event_retention, Duration::from_secs(7 * 24 * 3600));
+        assert_eq!(c.personal_retention_days, 90);
         assert_eq!(c.provider_timeout, Duration::from_millis(10_000));
         assert_eq!(c.provider_budget, crate::service::DEFAULT_PROVIDER_BUDGET);
         assert_eq!(c.reconcile_batch, 200);
         assert_eq!(c.reconcile_concurrency, 8);
         assert_eq!(c.reconcile_margin, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn the_personal_data_retention_is_days_from_one_to_ten_years() {
+        let mut env = full();
+        env.insert("PERSONAL_DATA_RETENTION_DAYS", "30");
+        assert_eq!(load(&env).unwrap().personal_retention_days, 30);
+        for bad in ["0", "3651", "-1", "ninety"] {
+            env.insert("PERSONAL_DATA_RETENTION_DAYS", bad);
+            let Err(err) = load(&env) else {
+                panic!("{bad} accepted");
+            };
+            let err = err.to_string();
+            assert!(err.contains("PERSONAL_DATA_RETENTION_DAYS"), "{err}");
+        }
     }
 
     #[test]

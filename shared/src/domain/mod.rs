@@ -10,6 +10,6 @@ pub use ids::{CustomerId, ProviderName, VerificationId};
 pub use status::Status;
 pub use verification::{
     reconcile_backoff, CustomerEffect, Decision, EditRefusal, HistoryEntry, Metadata,
-    NewVerification, Observation, Reason, RequiredAction, Source, Transition, Verification,
-    HISTORY_CAP,
+    NewVerification, Observation, ProviderCopy, Reason, Redaction, RedactionRefusal,
+    RequiredAction, Source, Transition, Verification, HISTORY_CAP, PATCH_KEYS_KEPT, REDACTED,
 };

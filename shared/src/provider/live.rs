@@ -12,7 +12,7 @@ use super::{
     Started,
 };
 use crate::domain::request::{Applicant, ApplicantField};
-use crate::domain::{Observation, ProviderName, Verification};
+use crate::domain::{Observation, ProviderCopy, ProviderName, Verification};
 
 pub struct LiveAdapter {
     name: ProviderName,
@@ -84,6 +84,10 @@ impl KycProvider for LiveAdapter {
         now: DateTime<Utc>,
     ) -> Result<Observation, ProviderError> {
         self.current().current_state(verification, now).await
+    }
+
+    async fn erase(&self, verification: &Verification) -> Result<ProviderCopy, ProviderError> {
+        self.current().erase(verification).await
     }
 
     fn authenticate(&self, webhook: &RawWebhook<'_>, now: DateTime<Utc>) -> Result<(), AuthError> {

@@ -12,7 +12,9 @@ use chrono::{DateTime, Utc};
 use http::HeaderMap;
 
 use crate::domain::request::{Applicant, ApplicantField};
-use crate::domain::{CustomerId, Observation, ProviderName, Verification, VerificationId};
+use crate::domain::{
+    CustomerId, Observation, ProviderCopy, ProviderName, Verification, VerificationId,
+};
 
 /// Why a provider call failed, in terms the API maps to its error codes. Messages name no
 /// person and no provider record: they go to logs and, for `Rejected`, to the client.
@@ -199,6 +201,12 @@ pub trait KycProvider: Send + Sync {
         verification: &Verification,
         now: DateTime<Utc>,
     ) -> Result<Observation, ProviderError>;
+
+    /// Ask the provider to delete its copy of this verification's personal data (redaction).
+    /// By default the provider offers no deletion API, and nothing is called.
+    async fn erase(&self, _verification: &Verification) -> Result<ProviderCopy, ProviderError> {
+        Ok(ProviderCopy::NotSupported)
+    }
 
     /// Check a webhook's credentials over the raw bytes, in constant time, before parsing.
     fn authenticate(&self, webhook: &RawWebhook<'_>, now: DateTime<Utc>) -> Result<(), AuthError>;

@@ -37,7 +37,7 @@ impl<T> CreateStore for T where
 }
 
 /// The idempotency scope of creates.
-const CREATE_SCOPE: &str = "POST /v1/verifications";
+pub(super) const CREATE_SCOPE: &str = "POST /v1/verifications";
 
 /// Built by the composition root ([`crate::wiring`]).
 pub struct CreateVerification {

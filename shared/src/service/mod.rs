@@ -1,7 +1,7 @@
 //! The use cases the handlers call, one small service each, holding only the ports it uses:
-//! [`CreateVerification`], [`ResubmitVerification`], [`IngestWebhook`], [`FetchVerification`],
-//! [`RefreshVerification`] and [`Reconcile`]; for outbound events [`Notify`], [`Deliver`] and
-//! [`ListEvents`]. Rules live in the domain; I/O goes through ports;
+//! [`CreateVerification`], [`ResubmitVerification`], [`RedactVerification`], [`IngestWebhook`],
+//! [`FetchVerification`], [`RefreshVerification`] and [`Reconcile`]; for outbound events
+//! [`Notify`], [`Deliver`] and [`ListEvents`]. Rules live in the domain; I/O goes through ports;
 //! errors come back as [`ApiError`](crate::ApiError)s that keep their cause.
 
 mod create;
@@ -11,6 +11,7 @@ mod fetch;
 mod keys;
 mod notify;
 mod reconcile;
+mod redact;
 mod refresh;
 mod resubmit;
 mod submission;
@@ -30,6 +31,7 @@ pub use fetch::{CustomerView, FetchStore, FetchVerification};
 pub use keys::IdempotencySecret;
 pub use notify::{Notify, NotifyReport, StreamChange};
 pub use reconcile::{Reconcile, ReconcileReport, ReconcileSettings};
+pub use redact::RedactVerification;
 pub use refresh::{RefreshStore, RefreshVerification};
 pub use resubmit::{ResubmitStore, ResubmitVerification};
 pub use view::{customer_json, verification_json};

@@ -107,6 +107,10 @@ impl ResubmitVerification {
         let response = self
             .correct(&mut verification, provider.as_ref(), &request, ctx)
             .await?;
+        if let Some(lock) = lock {
+            // A redaction finds the response stored under this key through it.
+            verification.remember_patch_key(&lock.key);
+        }
         let saved = self
             .store
             .save_verification(

@@ -4,7 +4,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Value};
 
 use super::CustomerView;
-use crate::domain::{Decision, Verification};
+use crate::domain::{Decision, Verification, REDACTED};
 
 pub(crate) fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
@@ -51,7 +51,7 @@ pub fn verification_json(v: &Verification) -> Value {
         "provider": v.provider,
         "status": v.status,
         "provider_status": v.raw_status,
-        "verification_url": v.usable_verification_url(),
+        "verification_url": verification_url(v),
         "decision": decision,
         "required_actions": v.required_actions,
         "history": history,
@@ -59,11 +59,23 @@ pub fn verification_json(v: &Verification) -> Value {
         "created_at": ts(v.created_at),
         "updated_at": ts(v.updated_at),
     });
+    view["redaction"] = match &v.redaction {
+        Some(r) => json!({"redacted_at": ts(r.redacted_at), "provider_copy": r.provider_copy}),
+        None => Value::Null,
+    };
     if v.history_dropped > 0 {
         // The history keeps its first entry and the newest ones; this many were in between.
         view["history_dropped"] = json!(v.history_dropped);
     }
     view
+}
+
+/// The hosted page while the applicant can use it; `[redacted]` once redacted (if there was one).
+fn verification_url(v: &Verification) -> Option<&str> {
+    match &v.redaction {
+        Some(_) => v.verification_url.as_ref().map(|_| REDACTED),
+        None => v.usable_verification_url(),
+    }
 }
 
 /// A customer's view, as `GET /v1/customers/{customer_id}/verification` returns it.

@@ -297,7 +297,10 @@ impl IngestWebhook {
         if a.event.provider_ref.is_some() && a.event.provider_ref != verification.provider_ref {
             // An event of a provider record the verification has left (a PATCH opened a new
             // one): kept for deduplication, never applied.
-            let record = a.record("other_attempt", self.retention);
+            let mut record = a.record("other_attempt", self.retention);
+            if verification.redaction.is_some() {
+                record.audit = None;
+            }
             let saved = self.events.save_event(&record, None).await?;
             return Ok((saved, "other_attempt"));
         }
@@ -308,7 +311,11 @@ impl IngestWebhook {
             a.now,
         );
         let outcome = outcome_label(transition);
-        let record = a.record(outcome, self.retention);
+        let mut record = a.record(outcome, self.retention);
+        if verification.redaction.is_some() {
+            // Nothing personal is kept for a redacted verification, not even minimised.
+            record.audit = None;
+        }
         let effect = verification.customer_effect(transition);
         let updated = transition.writes().then_some((&verification, effect));
         let saved = self.events.save_event(&record, updated).await?;

@@ -171,6 +171,7 @@ pub enum Port {
     OpenVerifications,
     EventFeedWriter,
     EventFeedReader,
+    Redactions,
 }
 
 /// Where an action applies: the table, or an index of it (`index/<name>`).
@@ -181,7 +182,19 @@ pub const TABLE: &str = "table";
 impl Port {
     pub fn grants(self) -> &'static [Grant] {
         match self {
-            Self::VerificationReader | Self::CustomerReader => &[("dynamodb:GetItem", TABLE)],
+            // A verification's record and personal item in one Query on its key; `GetItem` for
+            // the init pre-warm read.
+            Self::VerificationReader => &[("dynamodb:GetItem", TABLE), ("dynamodb:Query", TABLE)],
+            Self::CustomerReader => &[("dynamodb:GetItem", TABLE)],
+            // The Query of everything under the verification's key; the audit copies stripped
+            // and the replayed responses rewritten (`UpdateItem`), the record put and the
+            // personal item deleted in one transaction.
+            Self::Redactions => &[
+                ("dynamodb:Query", TABLE),
+                ("dynamodb:PutItem", TABLE),
+                ("dynamodb:UpdateItem", TABLE),
+                ("dynamodb:DeleteItem", TABLE),
+            ],
             // One transaction of puts and updates (the verification, a provider reference, the
             // customer, an idempotency record).
             Self::VerificationWriter => {
@@ -209,7 +222,8 @@ impl Port {
     }
 }
 
-/// Read one verification (`GetItem`, strongly consistent).
+/// Read one verification: its record and its personal item (one `Query` on its key, strongly
+/// consistent).
 #[async_trait]
 pub trait VerificationReader: Send + Sync {
     async fn get_verification(
@@ -359,4 +373,41 @@ pub trait EventFeedReader: Send + Sync {
         before: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<FeedEntry>, StoreError>;
+}
+
+/// What a redaction finds under a verification's key.
+#[derive(Debug)]
+pub struct RedactionTarget {
+    pub verification: Verification,
+    /// The sort keys of its processed-event records (their audit copies are removed).
+    pub events: Vec<String>,
+}
+
+/// A stored response to replay that a redaction rewrites: its idempotency scope and key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredReplay {
+    pub scope: String,
+    pub key: String,
+}
+
+/// The writes of a redaction (`POST /v1/verifications/{id}/redact`).
+#[async_trait]
+pub trait Redactions: Send + Sync {
+    /// The verification and its event records: one Query on its key (paged), never a Scan.
+    async fn load_for_redaction(
+        &self,
+        id: &VerificationId,
+    ) -> Result<Option<RedactionTarget>, StoreError>;
+
+    /// Store the redacted verification `v` (read at `v.version`): first the audit copies of its
+    /// `events` are removed and each live response in `replays` is replaced by `body`, then, in
+    /// one transaction guarded by the version, the record is put with its markers and the
+    /// personal item deleted. Run again after a failure, it finishes the job.
+    async fn save_redaction(
+        &self,
+        v: &Verification,
+        events: &[String],
+        replays: &[StoredReplay],
+        body: &str,
+    ) -> Result<SaveOutcome, StoreError>;
 }

@@ -107,8 +107,11 @@ impl EventsWiring {
     fn store(&self) -> Result<Arc<DynamoDbStore>, ConfigError> {
         let client = self.dynamodb.clone().unwrap_or_else(|| {
             aws_sdk_dynamodb::Client::from_conf(
-                dynamodb_builder(&self.sdk, self.env().optional("DYNAMODB_ENDPOINT").as_deref())
-                    .build(),
+                dynamodb_builder(
+                    &self.sdk,
+                    self.env().optional("DYNAMODB_ENDPOINT").as_deref(),
+                )
+                .build(),
             )
         });
         Ok(Arc::new(DynamoDbStore::new(

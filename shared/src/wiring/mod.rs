@@ -24,7 +24,7 @@ use crate::secrets::{
 };
 use crate::service::{
     CreateVerification, FetchVerification, IdempotencySecret, IngestWebhook, Reconcile,
-    ReconcileSettings, RefreshVerification, ResubmitVerification,
+    ReconcileSettings, RedactVerification, RefreshVerification, ResubmitVerification,
 };
 use crate::store::dynamodb::DynamoDbStore;
 use crate::store::Port;
@@ -59,10 +59,12 @@ pub struct Wiring {
     secrets: SecretsRefresh,
 }
 
-/// create-verification: `POST /v1/verifications`, `PATCH /v1/verifications/{id}`.
+/// create-verification: `POST /v1/verifications`, `PATCH /v1/verifications/{id}`,
+/// `POST /v1/verifications/{id}/redact`.
 pub struct CreateVerificationDeps {
     pub create: CreateVerification,
     pub resubmit: ResubmitVerification,
+    pub redact: RedactVerification,
     /// Read first by the handler: secrets due for a refresh are read again.
     pub secrets: SecretsRefresh,
 }
@@ -95,6 +97,7 @@ impl CreateVerificationDeps {
         Port::IdempotencyKeys,
         Port::VerificationReader,
         Port::VerificationWriter,
+        Port::Redactions,
     ];
     pub const SECRETS: &'static [SecretUse] = &[SecretUse::Idempotency, SecretUse::ProviderApi];
 }
@@ -177,7 +180,10 @@ impl Wiring {
     pub fn new(config: &Config, dynamodb: aws_sdk_dynamodb::Client, http: reqwest::Client) -> Self {
         Self {
             config: config.clone(),
-            store: Arc::new(DynamoDbStore::new(dynamodb, config.table_name.clone())),
+            store: Arc::new(
+                DynamoDbStore::new(dynamodb, config.table_name.clone())
+                    .with_personal_retention(config.personal_retention_days),
+            ),
             providers: Providers::build(&config.providers, &http),
             clock: Arc::new(SystemClock),
             secrets: SecretsRefresh::none(),
@@ -234,6 +240,12 @@ impl Wiring {
                 providers: self.providers.clone(),
                 clock: self.clock.clone(),
                 secret: self.secret(),
+                budget: self.config.provider_budget,
+            },
+            redact: RedactVerification {
+                store: self.store.clone(),
+                providers: self.providers.clone(),
+                clock: self.clock.clone(),
                 budget: self.config.provider_budget,
             },
             secrets: self.secrets.clone(),

@@ -297,9 +297,10 @@ async fn dynamodb_round_trips_per_operation_are_as_designed() {
 
     stack.calls.reset();
     fetch(&stack, v["id"].as_str().unwrap()).await;
+    // One Query on the verification's key: its record and its personal item.
     assert_eq!(
         stack.calls.snapshot(),
-        [("GetItem".to_owned(), 1)].into(),
+        [("Query".to_owned(), 1)].into(),
         "fetch = 1"
     );
 

@@ -94,6 +94,31 @@ async fn resubmit_corrects_the_verification_named_in_the_path() {
 }
 
 #[tokio::test]
+async fn redact_removes_the_personal_data_of_the_verification_named_in_the_path() {
+    let stack = stack().await;
+    let created = create(&stack, "cus_fixture_redact").await;
+    let id = created["id"].as_str().unwrap();
+    let e = with_path_id(event(fixture!("create-verification", "redact.json")), id);
+    let deps = stack.wiring.create_verification();
+    let (status, _, open) = read(create_verification::handle(&deps, request(&e)).await);
+    assert_eq!(
+        (status, &open["error"]["code"]),
+        (409, &json!("verification_in_progress"))
+    );
+    click(
+        created["verification_url"].as_str().unwrap(),
+        "approve",
+        None,
+    )
+    .await;
+    status_becomes(&stack, id, "approved").await;
+    let (status, _, body) = read(create_verification::handle(&deps, request(&e)).await);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["verification_url"], "[redacted]");
+    assert_eq!(body["status"], "approved");
+}
+
+#[tokio::test]
 async fn webhook_ingest_applies_a_signed_base64_event_from_the_gateway() {
     let stack = stack().await;
     stack.emulator.set_auto_deliver(false);

@@ -17,6 +17,7 @@ mod ondato_fidelity;
 mod outage;
 mod privacy;
 mod reconciler;
+mod redaction;
 mod store;
 mod tenants;
 mod verdicts;

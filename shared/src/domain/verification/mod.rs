@@ -15,9 +15,11 @@ use serde::{Deserialize, Serialize};
 mod bounds;
 #[cfg(test)]
 pub(crate) mod fixtures;
+mod redaction;
 mod transitions;
 
 pub use bounds::{reconcile_backoff, HISTORY_CAP};
+pub use redaction::{ProviderCopy, Redaction, RedactionRefusal, PATCH_KEYS_KEPT, REDACTED};
 
 use super::{CustomerId, ProviderName, Status, VerificationId};
 
@@ -111,7 +113,11 @@ pub struct Verification {
     pub verification_url: Option<String>,
     pub raw_status: Option<String>,
     pub decision: Option<Decision>,
+    /// Personal (upload links) like `verification_url` and `metadata`: stored apart from the
+    /// decision record, with its own TTL (see `store::dynamodb::codec`).
+    #[serde(default)]
     pub required_actions: Vec<RequiredAction>,
+    #[serde(default)]
     pub metadata: Metadata,
     /// The first entry (how the verification started) and the newest ones, at most
     /// [`HISTORY_CAP`] in all, so the item stays far below DynamoDB's 400 KB whatever the number
@@ -145,6 +151,13 @@ pub struct Verification {
     /// The reconciler leaves the verification alone until then (capped exponential backoff).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reconcile_after: Option<DateTime<Utc>>,
+    /// The idempotency keys of the PATCHes that corrected it (the newest
+    /// [`PATCH_KEYS_KEPT`]), so a redaction can reach the responses stored under them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub patched_with_keys: Vec<String>,
+    /// Set once the personal data was removed (`POST /v1/verifications/{id}/redact`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redaction: Option<Redaction>,
 }
 
 #[allow(clippy::trivially_copy_pass_by_ref)] // serde's `skip_serializing_if` passes a reference

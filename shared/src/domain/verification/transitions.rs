@@ -49,6 +49,8 @@ impl Verification {
             history_dropped: 0,
             reconcile_failures: 0,
             reconcile_after: None,
+            patched_with_keys: Vec::new(),
+            redaction: None,
         };
         v.set(&new.initial, Source::Api, None, now, None, false);
         v

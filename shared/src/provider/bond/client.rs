@@ -49,7 +49,7 @@ impl BondClient {
     }
 
     /// One call with Bond's key pair to a path under the base.
-    async fn call(
+    pub(super) async fn call(
         &self,
         method: reqwest::Method,
         segments: &[&str],

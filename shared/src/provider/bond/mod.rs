@@ -8,6 +8,7 @@
 
 mod client;
 mod config;
+mod erase;
 mod errors;
 mod mapping;
 pub mod signature;
@@ -26,7 +27,7 @@ use super::{
     StartRequest, Started,
 };
 use crate::domain::request::{Applicant, ApplicantField};
-use crate::domain::{Observation, ProviderName, Status, Verification};
+use crate::domain::{Observation, ProviderCopy, ProviderName, Status, Verification};
 
 pub const NAME: ProviderName = ProviderName::from_static("bond");
 
@@ -137,6 +138,15 @@ impl KycProvider for BondAdapter {
         now: DateTime<Utc>,
     ) -> Result<Observation, ProviderError> {
         self.client.kyc_state(Self::bond_id(v)?, now).await
+    }
+
+    /// `DELETE /customers/{id}`: the Bond customer (and its KYC data) goes.
+    async fn erase(&self, v: &Verification) -> Result<ProviderCopy, ProviderError> {
+        match v.provider_ref.as_deref() {
+            Some(bond_id) => self.client.delete_customer(bond_id).await,
+            // No Bond customer was made: Bond holds nothing.
+            None => Ok(ProviderCopy::Deleted),
+        }
     }
 
     fn authenticate(&self, webhook: &RawWebhook<'_>, now: DateTime<Utc>) -> Result<(), AuthError> {

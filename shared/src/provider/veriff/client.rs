@@ -79,7 +79,7 @@ impl VeriffClient {
 
     /// `{base}/v1/sessions[/{id}/…]`; each segment is percent-encoded, so an id cannot leave
     /// the path it is put in.
-    fn url(&self, segments: &[&str]) -> Result<url::Url, ProviderError> {
+    pub(super) fn url(&self, segments: &[&str]) -> Result<url::Url, ProviderError> {
         let mut url = self.config.base_url.clone();
         url.path_segments_mut()
             .map_err(|_| ProviderError::Unavailable("bad Veriff base URL".into()))?
@@ -90,7 +90,7 @@ impl VeriffClient {
     }
 
     /// A request with the API key and the signature of `signed` (the body, or the session id).
-    fn request(
+    pub(super) fn request(
         &self,
         method: reqwest::Method,
         url: url::Url,
@@ -161,7 +161,7 @@ async fn call<T: DeserializeOwned>(
 
 /// A 5xx or 429 is `Unavailable` (retry later); another 4xx is a refusal of this request, told
 /// with its status and Veriff's error code only (Veriff's message may echo what we sent).
-fn refusal(status: reqwest::StatusCode, body: &[u8]) -> Result<(), ProviderError> {
+pub(super) fn refusal(status: reqwest::StatusCode, body: &[u8]) -> Result<(), ProviderError> {
     if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
         tracing::warn!(
             status = status.as_u16(),

@@ -8,6 +8,7 @@
 
 mod client;
 mod config;
+mod erase;
 mod mapping;
 pub mod signature;
 mod webhook;
@@ -32,7 +33,9 @@ use super::{
     ProviderEvent, RawWebhook, StartRequest, Started,
 };
 use crate::domain::request::{Applicant, ApplicantField};
-use crate::domain::{Observation, ProviderName, Status, Verification, VerificationId};
+use crate::domain::{
+    Observation, ProviderCopy, ProviderName, Status, Verification, VerificationId,
+};
 
 pub const NAME: ProviderName = ProviderName::from_static("veriff");
 
@@ -264,6 +267,14 @@ impl KycProvider for VeriffAdapter {
                 let latest = attempts.last().map(|a| a.status.as_str());
                 Ok(mapping::undecided(v, latest, now))
             }
+        }
+    }
+
+    /// `DELETE /v1/sessions/{id}`, where Veriff enabled it for the integration.
+    async fn erase(&self, v: &Verification) -> Result<ProviderCopy, ProviderError> {
+        match v.provider_ref.as_deref() {
+            Some(session) => self.client.delete_session(session).await,
+            None => Ok(ProviderCopy::Deleted),
         }
     }
 

@@ -12,7 +12,7 @@ use aws_sdk_dynamodb::types::{
 
 use super::codec::{
     active_attr, customer_key, get_s, get_time, idempotency_from_item, n, ref_item, s, time,
-    verification_to_item, Item,
+    verification_items, Item,
 };
 use super::{cancellation, contended, failed_condition, unavailable, DynamoDbStore};
 use crate::domain::idempotency::StoredResponse;
@@ -215,7 +215,9 @@ impl CreateClaims for DynamoDbStore {
     ) -> Result<(), StoreError> {
         let mut stored = v.clone();
         stored.version = 1;
-        let mut items = vec![self.put(verification_to_item(&stored)?, "attribute_not_exists(pk)")?];
+        let (record, personal) = verification_items(&stored, self.personal_retention)?;
+        let mut items = vec![self.put(record, "attribute_not_exists(pk)")?];
+        items.extend(personal.map(|p| self.put_always(p)).transpose()?);
         if let Some(r) = &v.provider_ref {
             items.push(self.put(ref_item(&v.provider, r, &v.id), "attribute_not_exists(pk)")?);
         }

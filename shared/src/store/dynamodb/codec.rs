@@ -1,17 +1,25 @@
 //! Items of the one table and their attributes. Keys (`pk` / `sk`):
-//! - `VER#<verification id>` / `VERIFICATION`: the verification, native attributes, `version` guards
-//!   every update; while open, `open_pk`/`open_sk` place it in the sparse `open` index.
+//! - `VER#<verification id>` / `VERIFICATION`: the decision record (status, decision, history,
+//!   provider ids, times), native attributes, no TTL; `version` guards every update; while open,
+//!   `open_pk`/`open_sk` place it in the sparse `open` index.
+//! - `VER#<verification id>` / `VERIFICATION#PERSONAL`: its personal fields (`verification_url`,
+//!   `metadata`, `required_actions`), rewritten with every save of the record, with `expires_at`
+//!   (TTL) once the verification has ended; absent once redacted (the record then holds only
+//!   `[redacted]` markers). An item written before the split holds those fields itself.
+//! - `VER#<verification id>` / `EVENT#<provider>#<event id>`: a processed webhook, with
+//!   `expires_at` (TTL); under the verification's key so a redaction finds its audit copies with
+//!   one Query. (`EVT#<provider>#<event id>` / `EVENT` is the layout before that; still read for
+//!   deduplication until it expires.)
 //! - `CUS#<customer id>` / `CUSTOMER`: `latest_verification_id`, `verified_at`,
 //!   `verified_verification_id`, and per provider an `active_<provider>` map `{id, claim_until?}`
 //!   (a claim without `claim_until` is confirmed and lasts until the verification ends).
 //! - `REF#<provider>#<provider ref>` / `REF`: `verification_id`.
-//! - `EVT#<provider>#<event id>` / `EVENT`: a processed webhook, with `expires_at` (TTL).
 //! - `IDEM#<scope>#<key>` / `IDEMPOTENCY`: an idempotency record, with `expires_at` (TTL).
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
 
 use crate::domain::idempotency::{Fingerprint, IdempotencyRecord, RecordState, StoredResponse};
 use crate::domain::{CustomerId, ProviderName, Verification, VerificationId};
@@ -52,7 +60,29 @@ pub(super) fn ref_key(provider: &ProviderName, provider_ref: &str) -> Item {
     key(format!("REF#{provider}#{provider_ref}"), "REF")
 }
 
-pub(super) fn event_key(provider: &ProviderName, event_id: &str) -> Item {
+/// The sort key of a verification's personal fields, beside its record (`VERIFICATION`).
+pub const PERSONAL_SK: &str = "VERIFICATION#PERSONAL";
+
+/// The attributes of a verification that hold personal values: stored in the personal item.
+pub(super) const PERSONAL_ATTRIBUTES: [&str; 3] =
+    ["verification_url", "metadata", "required_actions"];
+
+pub(super) fn personal_key(id: &VerificationId) -> Item {
+    key(format!("VER#{id}"), PERSONAL_SK)
+}
+
+/// The prefix of the sort keys of a verification's processed events.
+pub(super) const EVENT_SK_PREFIX: &str = "EVENT#";
+
+pub(super) fn event_key(id: &VerificationId, provider: &ProviderName, event_id: &str) -> Item {
+    key(
+        format!("VER#{id}"),
+        &format!("{EVENT_SK_PREFIX}{provider}#{event_id}"),
+    )
+}
+
+/// Where an event was recorded before events moved under their verification's key.
+pub(super) fn legacy_event_key(provider: &ProviderName, event_id: &str) -> Item {
     key(format!("EVT#{provider}#{event_id}"), "EVENT")
 }
 
@@ -112,6 +142,49 @@ pub fn verification_to_item(v: &Verification) -> Result<Item, StoreError> {
     Ok(item)
 }
 
+/// The verification as its two items: the decision record, and (unless it was redacted) its
+/// personal fields, which expire `retention` after the last change of an ended verification.
+pub fn verification_items(
+    v: &Verification,
+    retention: Duration,
+) -> Result<(Item, Option<Item>), StoreError> {
+    let mut item = verification_to_item(v)?;
+    if v.redaction.is_some() {
+        // Only markers are left: they stay with the record, and there is no personal item.
+        return Ok((item, None));
+    }
+    let mut personal = personal_key(&v.id);
+    personal.insert("kind".into(), s("personal"));
+    for name in PERSONAL_ATTRIBUTES {
+        if let Some(value) = item.remove(name) {
+            personal.insert(name.to_owned(), value);
+        }
+    }
+    if v.status.is_terminal() {
+        personal.insert(
+            TTL_ATTRIBUTE.to_owned(),
+            n((v.updated_at + retention).timestamp()),
+        );
+    }
+    Ok((item, Some(personal)))
+}
+
+/// A verification from its record and its personal item (absent when expired or redacted, and
+/// for an item written before the split, which holds the personal fields itself).
+pub fn verification_from_items(
+    mut item: Item,
+    personal: Option<Item>,
+) -> Result<Verification, StoreError> {
+    if let Some(mut personal) = personal {
+        for name in PERSONAL_ATTRIBUTES {
+            if let Some(value) = personal.remove(name) {
+                item.insert(name.to_owned(), value);
+            }
+        }
+    }
+    verification_from_item(item)
+}
+
 pub fn verification_from_item(item: Item) -> Result<Verification, StoreError> {
     serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt {
         what: "verification".into(),
@@ -166,7 +239,7 @@ pub(super) fn ref_item(provider: &ProviderName, provider_ref: &str, id: &Verific
 }
 
 pub(super) fn event_item(event: &EventRecord) -> Item {
-    let mut item = event_key(&event.provider, &event.event_id);
+    let mut item = event_key(&event.verification_id, &event.provider, &event.event_id);
     item.extend([
         ("kind".to_owned(), s("event")),
         ("provider".to_owned(), s(event.provider.as_str())),
@@ -223,5 +296,77 @@ mod tests {
             Some("3")
         );
         assert_eq!(verification_from_item(item).unwrap(), v);
+    }
+
+    fn ended() -> Verification {
+        let now = Utc::now();
+        let mut v = Verification::start(
+            NewVerification {
+                id: VerificationId::generate(),
+                customer_id: CustomerId::parse("cus_1").unwrap(),
+                provider: ProviderName::from_static("acme"),
+                provider_ref: Some("idv".into()),
+                verification_url: Some("https://h/?id=idv".into()),
+                metadata: Metadata::from([("k".into(), "v".into())]),
+                initial: Observation {
+                    status: Status::Rejected,
+                    raw_status: "rejected".into(),
+                    reason: None,
+                    required_actions: vec![],
+                    occurred_at: now,
+                    decision_ref: None,
+                },
+            },
+            now,
+        );
+        v.version = 1;
+        v
+    }
+
+    #[test]
+    fn personal_fields_live_in_their_own_item_which_expires_once_the_verification_ended() {
+        let v = ended();
+        let (record, personal) = verification_items(&v, Duration::days(90)).unwrap();
+        let personal = personal.unwrap();
+        for name in PERSONAL_ATTRIBUTES {
+            assert!(!record.contains_key(name), "{name} in the record");
+            assert!(
+                personal.contains_key(name),
+                "{name} not in the personal item"
+            );
+        }
+        assert!(!record.contains_key(TTL_ATTRIBUTE));
+        assert_eq!(
+            get_n(&personal, TTL_ATTRIBUTE),
+            Some((v.updated_at + Duration::days(90)).timestamp())
+        );
+        assert_eq!(get_s(&personal, SK), Some(PERSONAL_SK));
+        assert_eq!(
+            verification_from_items(record.clone(), Some(personal)).unwrap(),
+            v
+        );
+        // Expired: the record alone reads with empty personal fields.
+        let alone = verification_from_items(record, None).unwrap();
+        assert_eq!((alone.verification_url, alone.metadata.len()), (None, 0));
+    }
+
+    #[test]
+    fn an_open_verification_has_no_ttl_and_a_redacted_one_no_personal_item() {
+        let mut v = ended();
+        v.status = Status::Pending;
+        let (_, personal) = verification_items(&v, Duration::days(90)).unwrap();
+        assert!(!personal.unwrap().contains_key(TTL_ATTRIBUTE));
+        let mut v = ended();
+        v.redact(Utc::now(), crate::domain::ProviderCopy::NotSupported);
+        let (record, personal) = verification_items(&v, Duration::days(90)).unwrap();
+        assert!(personal.is_none());
+        assert_eq!(verification_from_items(record, None).unwrap(), v);
+    }
+
+    #[test]
+    fn an_item_written_before_the_split_still_reads_whole() {
+        let v = ended();
+        let legacy = verification_to_item(&v).unwrap();
+        assert_eq!(verification_from_items(legacy, None).unwrap(), v);
     }
 }

@@ -5,7 +5,8 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::KeysAndAttributes;
 
 use super::codec::{
-    event_item, event_key, get_s, ref_key, verification_from_item, verification_key, Item, SK,
+    event_item, event_key, get_s, legacy_event_key, personal_key, ref_key, verification_from_items,
+    verification_key, Item, EVENT_SK_PREFIX, PERSONAL_SK, SK,
 };
 use super::{cancellation, contended, failed_condition, unavailable, DynamoDbStore};
 use crate::domain::{CustomerEffect, ProviderName, Verification, VerificationId};
@@ -42,18 +43,23 @@ impl DynamoDbStore {
 }
 
 fn event_context(found: Vec<Item>) -> Result<EventContext, StoreError> {
-    let mut ctx = EventContext {
-        verification: None,
-        already_processed: false,
-    };
+    let (mut record, mut personal, mut already_processed) = (None, None, false);
     for item in found {
         match get_s(&item, SK) {
-            Some("EVENT") => ctx.already_processed = true,
-            Some("VERIFICATION") => ctx.verification = Some(verification_from_item(item)?),
+            Some("VERIFICATION") => record = Some(item),
+            Some(PERSONAL_SK) => personal = Some(item),
+            Some(sk) if sk == "EVENT" || sk.starts_with(EVENT_SK_PREFIX) => {
+                already_processed = true;
+            }
             _ => {}
         }
     }
-    Ok(ctx)
+    Ok(EventContext {
+        verification: record
+            .map(|r| verification_from_items(r, personal))
+            .transpose()?,
+        already_processed,
+    })
 }
 
 #[async_trait]
@@ -95,11 +101,13 @@ impl EventLog for DynamoDbStore {
     ) -> Result<EventContext, StoreError> {
         let mut pending = KeysAndAttributes::builder()
             .keys(verification_key(id))
-            .keys(event_key(provider, event_id))
+            .keys(personal_key(id))
+            .keys(event_key(id, provider, event_id))
+            .keys(legacy_event_key(provider, event_id))
             .consistent_read(true)
             .build()
             .map_err(StoreError::build)?;
-        let mut found: Vec<Item> = Vec::with_capacity(2);
+        let mut found: Vec<Item> = Vec::with_capacity(3);
         // BatchGetItem may leave keys unprocessed under load; ask again for those only.
         for _ in 0..BATCH_ROUNDS {
             let out = self
@@ -133,10 +141,9 @@ impl EventLog for DynamoDbStore {
         let Some((v, effect)) = updated else {
             return self.save_event_alone(event_item(event)).await;
         };
-        let mut items = vec![
-            self.put(event_item(event), "attribute_not_exists(pk)")?,
-            self.versioned_put(v)?,
-        ];
+        let mut items = vec![self.put(event_item(event), "attribute_not_exists(pk)")?];
+        items.extend(self.versioned_puts(v)?);
+        let customer_at = items.len();
         let customer = self.customer_update(v, &effect)?;
         let with_customer = customer.is_some();
         items.extend(customer);
@@ -155,7 +162,7 @@ impl EventLog for DynamoDbStore {
             if contended(&reasons) || failed(1) {
                 return Ok(SaveOutcome::VersionConflict);
             }
-            if with_customer && failed(2) && attempt == 0 {
+            if with_customer && failed(customer_at) && attempt == 0 {
                 // The customer record belongs to another verification's claim or approval: the
                 // verification's own change still applies.
                 tracing::warn!(verification_id = %v.id, "customer record not ours; applying the verification change alone");

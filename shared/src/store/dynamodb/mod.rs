@@ -9,6 +9,7 @@ mod events;
 mod feed;
 mod keys;
 mod queries;
+mod redaction;
 pub mod stream;
 mod writes;
 
@@ -20,7 +21,10 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 
-pub use codec::{verification_from_item, verification_to_item, OPEN_INDEX, PK, SK, TTL_ATTRIBUTE};
+pub use codec::{
+    verification_from_item, verification_from_items, verification_items, verification_to_item,
+    OPEN_INDEX, PERSONAL_SK, PK, SK, TTL_ATTRIBUTE,
+};
 
 use self::codec::{key, Item};
 use super::StoreError;
@@ -33,7 +37,12 @@ pub struct DynamoDbStore {
     /// Provider reference → verification id. The mapping never changes once written, so a warm
     /// function resolves repeated webhooks of one provider record without a round trip.
     refs: Arc<Mutex<HashMap<String, VerificationId>>>,
+    /// How long the personal fields of an ended verification are kept (their item's TTL).
+    personal_retention: chrono::Duration,
 }
+
+/// The personal fields' retention unless configured (`PERSONAL_DATA_RETENTION_DAYS`).
+pub const DEFAULT_PERSONAL_RETENTION_DAYS: u32 = 90;
 
 /// How long the init-time pre-warm read may take before init goes on without it.
 const PREWARM_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
@@ -98,7 +107,14 @@ impl DynamoDbStore {
             client,
             table: table.into(),
             refs: Default::default(),
+            personal_retention: chrono::Duration::days(DEFAULT_PERSONAL_RETENTION_DAYS.into()),
         }
+    }
+
+    /// The same store keeping the personal fields of ended verifications this many days.
+    pub fn with_personal_retention(mut self, days: u32) -> Self {
+        self.personal_retention = chrono::Duration::days(days.into());
+        self
     }
 
     pub fn client(&self) -> &Client {
@@ -145,6 +161,16 @@ impl DynamoDbStore {
             .send()
             .await
             .map(|_| ())
+    }
+
+    /// An unconditional put as one item of a transaction.
+    fn put_always(&self, item: Item) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .build()
+            .map_err(StoreError::build)?;
+        Ok(TransactWriteItem::builder().put(put).build())
     }
 
     /// A conditional put as one item of a transaction.

@@ -1,12 +1,13 @@
-//! Reads: a verification or a customer by key (strongly consistent), and the quiet open
-//! verifications through the sparse `open` index (a Query per shard, never a Scan).
+//! Reads: a verification (its record and personal item, one Query on its key) or a customer by
+//! key (strongly consistent), and the quiet open verifications through the sparse `open` index
+//! (a Query per shard, never a Scan).
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::codec::{
-    customer_from_item, customer_key, get_s, s, time, verification_from_item, verification_key,
-    Item, OPEN_INDEX, OPEN_PK, OPEN_SHARDS, OPEN_SK, PK,
+    customer_from_item, customer_key, get_s, s, time, verification_from_items, Item, OPEN_INDEX,
+    OPEN_PK, OPEN_SHARDS, OPEN_SK, PERSONAL_SK, PK, SK,
 };
 use super::{unavailable, DynamoDbStore};
 use crate::domain::{CustomerId, Verification, VerificationId};
@@ -26,6 +27,41 @@ impl DynamoDbStore {
             .await
             .map_err(unavailable("GetItem"))?;
         Ok(out.item)
+    }
+
+    /// The items under a verification's key (strongly consistent), every page: with
+    /// `only_verification` its record and personal item (one round trip), else also its events.
+    pub(super) async fn verification_partition(
+        &self,
+        id: &VerificationId,
+        only_verification: bool,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let mut query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .consistent_read(true)
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_values(":pk", s(format!("VER#{id}")))
+                .set_exclusive_start_key(start);
+            query = if only_verification {
+                query
+                    .key_condition_expression("#pk = :pk AND begins_with(#sk, :v)")
+                    .expression_attribute_names("#sk", SK)
+                    .expression_attribute_values(":v", s("VERIFICATION"))
+            } else {
+                query.key_condition_expression("#pk = :pk")
+            };
+            let out = query.send().await.map_err(unavailable("Query"))?;
+            found.extend(out.items.unwrap_or_default());
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(found),
+            }
+        }
     }
 
     /// One shard's quiet open verifications (with their last activity, as the index sorts
@@ -74,11 +110,24 @@ impl VerificationReader for DynamoDbStore {
         &self,
         id: &VerificationId,
     ) -> Result<Option<Verification>, StoreError> {
-        self.get(verification_key(id))
-            .await?
-            .map(verification_from_item)
+        let items = self.verification_partition(id, true).await?;
+        split_verification(items)
+            .map(|(record, personal)| verification_from_items(record, personal))
             .transpose()
     }
+}
+
+/// The record and the personal item among a verification's items (`None`: no record).
+pub(super) fn split_verification(items: Vec<Item>) -> Option<(Item, Option<Item>)> {
+    let (mut record, mut personal) = (None, None);
+    for item in items {
+        match get_s(&item, SK) {
+            Some("VERIFICATION") => record = Some(item),
+            Some(PERSONAL_SK) => personal = Some(item),
+            _ => {}
+        }
+    }
+    record.map(|r| (r, personal))
 }
 
 #[async_trait]

@@ -9,8 +9,8 @@ use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 
 use super::codec::{
-    active_attr, customer_key, n, ref_item, s, time, verification_key, verification_to_item,
-    OPEN_PK, OPEN_SK, VERSION,
+    active_attr, customer_key, n, ref_item, s, time, verification_items, verification_key, OPEN_PK,
+    OPEN_SK, VERSION,
 };
 use super::{cancellation, contended, failed_condition, unavailable, DynamoDbStore};
 use crate::domain::idempotency::StoredResponse;
@@ -18,19 +18,29 @@ use crate::domain::{CustomerEffect, Verification};
 use crate::store::{IdempotencyLock, SaveOutcome, StoreError, VerificationWriter};
 
 impl DynamoDbStore {
-    /// The verification at its next version, on the condition that it is still at `v.version`.
-    pub(super) fn versioned_put(&self, v: &Verification) -> Result<TransactWriteItem, StoreError> {
+    /// The verification at its next version, on the condition that it is still at `v.version`,
+    /// then its personal item (none once redacted). Callers index the items after these by
+    /// [`Self::versioned_puts`]'s length.
+    pub(super) fn versioned_puts(
+        &self,
+        v: &Verification,
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
         let mut next = v.clone();
         next.version = v.version + 1;
+        let (record, personal) = verification_items(&next, self.personal_retention)?;
         let put = Put::builder()
             .table_name(&self.table)
-            .set_item(Some(verification_to_item(&next)?))
+            .set_item(Some(record))
             .condition_expression("#v = :read")
             .expression_attribute_names("#v", VERSION)
             .expression_attribute_values(":read", n(v.version))
             .build()
             .map_err(StoreError::build)?;
-        Ok(TransactWriteItem::builder().put(put).build())
+        let mut items = vec![TransactWriteItem::builder().put(put).build()];
+        if let Some(personal) = personal {
+            items.push(self.put_always(personal)?);
+        }
+        Ok(items)
     }
 
     /// The customer update a transition causes, with the condition that keeps it from touching
@@ -128,7 +138,7 @@ impl VerificationWriter for DynamoDbStore {
         new_ref: Option<&str>,
         completion: Option<(&IdempotencyLock, &StoredResponse)>,
     ) -> Result<SaveOutcome, StoreError> {
-        let mut items = vec![self.versioned_put(v)?];
+        let mut items = self.versioned_puts(v)?;
         if let Some(r) = new_ref {
             items.push(self.put(ref_item(&v.provider, r, &v.id), "attribute_not_exists(pk)")?);
         }

@@ -182,7 +182,7 @@ async fn event_records(stack: &LocalStack, verification: &Value) -> usize {
     items(stack)
         .await
         .iter()
-        .filter(|i| i["sk"].as_s().is_ok_and(|s| s == "EVENT"))
+        .filter(|i| i["sk"].as_s().is_ok_and(|s| s.starts_with("EVENT#")))
         .filter(|i| {
             i.get("verification_id")
                 .and_then(|v| v.as_s().ok())
