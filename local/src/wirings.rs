@@ -42,27 +42,27 @@ impl Wirings {
         clock: Option<Arc<dyn Clock>>,
     ) -> Result<Self, UnknownFunction> {
         let mut guards = Vec::new();
-        let mut client = |function: &str| -> Result<aws_sdk_dynamodb::Client, UnknownFunction> {
-            let grants = template
-                .grants
-                .get(function)
-                .cloned()
-                .ok_or_else(|| UnknownFunction(function.to_owned()))?;
-            let guard = PolicyGuard::new(function, grants);
-            guards.push(guard.clone());
-            Ok(aws_sdk_dynamodb::Client::from_conf(
-                clients
-                    .dynamodb
-                    .clone()
-                    .interceptor(calls.clone())
-                    .interceptor(guard)
-                    .build(),
-            ))
-        };
-        let notify_dynamodb = client("notify")?;
-        let list_events_dynamodb = client("list-events")?;
+        // The request functions' calls are counted (their round trips are a design goal); the
+        // outbound-event functions' are not, so turning events on changes no count.
+        let mut client =
+            |function: &str, counted: bool| -> Result<aws_sdk_dynamodb::Client, UnknownFunction> {
+                let grants = template
+                    .grants
+                    .get(function)
+                    .cloned()
+                    .ok_or_else(|| UnknownFunction(function.to_owned()))?;
+                let guard = PolicyGuard::new(function, grants);
+                guards.push(guard.clone());
+                let mut config = clients.dynamodb.clone().interceptor(guard);
+                if counted {
+                    config = config.interceptor(calls.clone());
+                }
+                Ok(aws_sdk_dynamodb::Client::from_conf(config.build()))
+            };
+        let notify_dynamodb = client("notify", false)?;
+        let list_events_dynamodb = client("list-events", false)?;
         let mut wire = |function: &str| -> Result<Wiring, UnknownFunction> {
-            let wiring = Wiring::new(config, client(function)?, clients.http.clone());
+            let wiring = Wiring::new(config, client(function, true)?, clients.http.clone());
             Ok(match &clock {
                 Some(c) => wiring.with_clock(c.clone()),
                 None => wiring,

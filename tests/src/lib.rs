@@ -13,6 +13,7 @@ use local_stack::{Database, LocalStack, StackOptions};
 use serde_json::{json, Value};
 
 pub mod cable;
+pub mod outbound;
 pub mod spec;
 
 static EMULATOR: OnceLock<EmulatorServer> = OnceLock::new();

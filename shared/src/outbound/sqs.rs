@@ -83,7 +83,10 @@ impl DeliveryRetry for SqsDeliveryQueue {
             .change_message_visibility()
             .queue_url(&self.queue_url)
             .receipt_handle(receipt)
-            .visibility_timeout(i32::try_from(delay.as_secs()).unwrap_or(i32::MAX))
+            // Whole seconds, rounded up: a wait is never cut short.
+            .visibility_timeout(
+                i32::try_from(delay.as_secs_f64().ceil() as u64).unwrap_or(i32::MAX),
+            )
             .send()
             .await
             .map_err(|e| failed("ChangeMessageVisibility", 0)(Box::new(e)))?;

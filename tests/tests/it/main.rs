@@ -15,6 +15,7 @@ mod iam;
 mod idempotency;
 mod ondato_fidelity;
 mod outage;
+mod outbound;
 mod privacy;
 mod reconciler;
 mod redaction;

@@ -39,7 +39,7 @@ macro_rules! conformance_suite {
 }
 
 mod bond;
-mod ondato;
+pub(crate) mod ondato;
 mod veriff;
 
 /// How the suite drives one provider through its emulator.
@@ -124,7 +124,7 @@ pub fn word(outcome: Outcome) -> &'static str {
     }
 }
 
-fn id_of(verification: &Value) -> &str {
+pub(crate) fn id_of(verification: &Value) -> &str {
     verification["id"].as_str().expect("a verification id")
 }
 
@@ -211,7 +211,7 @@ fn is_subsequence(part: &[String], whole: &[&str]) -> bool {
 }
 
 /// Create and drive to `outcome`; returns the verification and the deliveries it produced.
-async fn decided(
+pub(crate) async fn decided(
     p: &impl Provider,
     stack: &LocalStack,
     customer: &str,
