@@ -9,6 +9,10 @@ PLAYWRIGHT_VERSION := 1.65.1
 PLAYWRIGHT := $(LOCAL)/node_modules/playwright-core/package.json
 REDOCLY_VERSION := 2.77.0
 REDOCLY := $(LOCAL)/node_modules/@redocly/cli/package.json
+STANDARDWEBHOOKS_VERSION := 1.1.1
+STANDARDWEBHOOKS := $(LOCAL)/node_modules/standardwebhooks/package.json
+# moto's server: the local SQS, EventBridge and Secrets Manager APIs (outbound events, secrets).
+MOTO := $(LOCAL)/venv/bin/moto_server
 CHROMIUM ?= /usr/bin/chromium
 export CHROMIUM
 
@@ -31,18 +35,28 @@ $(PLAYWRIGHT): $(DYNAMODB_LOCAL)
 $(REDOCLY): $(DYNAMODB_LOCAL)
 	npm install --prefix $(LOCAL) --no-audit --no-fund --loglevel=error @redocly/cli@$(REDOCLY_VERSION)
 
-deps: check-tools $(DYNAMODB_LOCAL)
+# The official Standard Webhooks verifier the tests' receiver uses.
+$(STANDARDWEBHOOKS): $(DYNAMODB_LOCAL)
+	npm install --prefix $(LOCAL) --no-audit --no-fund --loglevel=error standardwebhooks@$(STANDARDWEBHOOKS_VERSION)
+
+$(MOTO):
+	@command -v python3 >/dev/null || { echo "missing: Python 3 with venv (moto's server is the local SQS and EventBridge), e.g. apt-get install python3-venv"; exit 1; }
+	python3 -m venv $(LOCAL)/venv
+	$(LOCAL)/venv/bin/pip install -q --disable-pip-version-check 'moto[server]'
+
+deps: check-tools $(DYNAMODB_LOCAL) $(MOTO)
 
 check-browser:
 	@test -x "$(CHROMIUM)" || { echo "missing: Chromium for the browser test (Debian: apt-get install chromium; or set CHROMIUM=/path/to/chromium)"; exit 1; }
 
-## Run the whole stack on localhost (API :3000, emulator :4010, DynamoDB Local :8000).
+## Run the whole stack on localhost (API :3000, emulator :4010, DynamoDB Local :8000, the sample
+## webhook receiver :4020, moto for SQS and EventBridge on a free port).
 dev: deps
 	cargo run --quiet -p local-stack --bin kyc-local
 
 ## Run every test: unit tests, DynamoDB Local and emulator integration tests, the browser test,
 ## all against one DynamoDB Local that `kyc-local with-dynamodb` starts and stops.
-test: deps $(PLAYWRIGHT) check-browser
+test: deps $(PLAYWRIGHT) $(STANDARDWEBHOOKS) check-browser
 	cargo build --quiet -p local-stack --bin kyc-local
 	target/debug/kyc-local with-dynamodb -- $(MAKE) --no-print-directory test-on-dynamodb
 
@@ -61,7 +75,7 @@ lint:
 lint-spec: $(REDOCLY)
 	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true $(LOCAL)/node_modules/.bin/redocly lint --format=stylish openapi.yaml
 
-## Release builds of the four functions, with the size of each bootstrap.
+## Release builds of the seven functions, with the size of each bootstrap.
 release-sizes:
 	bash scripts/release-sizes.sh
 

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Release builds of the four Lambda functions and the size of each `bootstrap`.
+# Release builds of the seven Lambda functions and the size of each `bootstrap`.
 #   scripts/release-sizes.sh           arm64 (what Lambda runs; needs cargo-lambda with zig)
 #   scripts/release-sizes.sh x86_64    the host's target, plain cargo
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 arch=${1:-arm64}
-functions=(create-verification webhook-ingest fetch-result reconciler)
+functions=(create-verification webhook-ingest fetch-result reconciler notify deliver list-events)
 packages=()
 for f in "${functions[@]}"; do packages+=(-p "$f"); done
 target_mib=6

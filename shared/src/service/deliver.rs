@@ -113,3 +113,111 @@ impl Deliver {
         DeliveryOutcome::Exhausted
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::domain::verification::fixtures::{fresh, t};
+    use crate::events::events_of_change;
+    use crate::events::signature::SigningKeys;
+    use crate::outbound::PublishError;
+
+    struct Answers(Attempt);
+
+    #[async_trait]
+    impl Endpoint for Answers {
+        async fn deliver(&self, _: &SignedDelivery<'_>) -> Attempt {
+            self.0.clone()
+        }
+    }
+
+    #[derive(Default)]
+    struct Hidden(Mutex<Vec<Duration>>);
+
+    #[async_trait]
+    impl DeliveryRetry for Hidden {
+        async fn retry_in(&self, _: &str, delay: Duration) -> Result<(), PublishError> {
+            self.0.lock().unwrap().push(delay);
+            Ok(())
+        }
+    }
+
+    fn deliver(answer: Attempt, hidden: Arc<Hidden>) -> Deliver {
+        let key = secrecy::SecretString::from("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".to_owned());
+        Deliver {
+            endpoint: Arc::new(Answers(answer)),
+            retry: hidden,
+            keys: Arc::new(KeyRing::new(SigningKeys::parse(&key).unwrap())),
+            schedule: RetrySchedule::default(),
+            clock: Arc::new(ManualClock::new(t(0))),
+        }
+    }
+
+    fn message(attempt: u32) -> QueuedDelivery {
+        QueuedDelivery {
+            message_id: "m1".into(),
+            receipt: "r1".into(),
+            body: events_of_change(None, &fresh())[0].to_json(),
+            attempt,
+        }
+    }
+
+    fn failed(retry_after: Option<Duration>) -> Attempt {
+        Attempt::Failed {
+            status: Some(500),
+            retry_after,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_2xx_delivers_and_hides_nothing() {
+        let hidden = Arc::new(Hidden::default());
+        let d = deliver(Attempt::Delivered { status: 204 }, hidden.clone());
+        assert_eq!(d.run(&[message(1)]).await, [DeliveryOutcome::Delivered]);
+        assert!(hidden.0.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_failure_hides_the_message_for_its_step_of_the_schedule() {
+        let hidden = Arc::new(Hidden::default());
+        let d = deliver(failed(None), hidden.clone());
+        let [DeliveryOutcome::RetryIn(wait)] = d.run(&[message(2)]).await[..] else {
+            panic!("a retry")
+        };
+        assert!((270..=330).contains(&wait.as_secs()), "{wait:?}");
+        assert_eq!(*hidden.0.lock().unwrap(), [wait]);
+    }
+
+    #[tokio::test]
+    async fn a_longer_retry_after_is_honoured() {
+        let hidden = Arc::new(Hidden::default());
+        let d = deliver(failed(Some(Duration::from_secs(3600))), hidden);
+        assert_eq!(
+            d.run(&[message(1)]).await,
+            [DeliveryOutcome::RetryIn(Duration::from_secs(3600))]
+        );
+    }
+
+    #[tokio::test]
+    async fn after_the_last_attempt_the_message_is_handed_back_for_the_dead_letter_queue() {
+        let hidden = Arc::new(Hidden::default());
+        let d = deliver(failed(None), hidden.clone());
+        assert_eq!(d.run(&[message(8)]).await, [DeliveryOutcome::Exhausted]);
+        assert_eq!(*hidden.0.lock().unwrap(), [Duration::ZERO]);
+    }
+
+    #[tokio::test]
+    async fn a_message_that_is_not_an_event_is_never_sent() {
+        let hidden = Arc::new(Hidden::default());
+        let d = deliver(Attempt::Delivered { status: 200 }, hidden);
+        let mut m = message(1);
+        m.body = "{\"id\": \"not an event id\"}".into();
+        assert_eq!(d.run(&[m]).await, [DeliveryOutcome::Exhausted]);
+    }
+}

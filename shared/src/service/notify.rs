@@ -120,3 +120,145 @@ impl Notify {
         first_failed.map_or(Ok(()), Err)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::domain::verification::fixtures::{fresh, obs, t};
+    use crate::domain::{Source, Status};
+    use crate::outbound::PublishError;
+    use crate::store::StoreError;
+
+    /// Records what it is given; fails from the `fail_from`th event of a call on.
+    #[derive(Default)]
+    struct Sink {
+        got: Mutex<Vec<String>>,
+        fail_from: Option<usize>,
+    }
+
+    impl Sink {
+        fn take(&self, ids: Vec<String>) -> Result<(), usize> {
+            let n = self.fail_from.map_or(ids.len(), |f| f.min(ids.len()));
+            self.got.lock().unwrap().extend(ids.into_iter().take(n));
+            self.fail_from.map_or(Ok(()), Err)
+        }
+    }
+
+    #[async_trait]
+    impl EventFeedWriter for Sink {
+        async fn append(&self, entries: &[FeedEntry]) -> Result<(), StoreError> {
+            let ids = entries.iter().map(|e| e.body.clone()).collect();
+            self.take(ids).map_err(|_| StoreError::corrupt("feed down"))
+        }
+    }
+
+    #[async_trait]
+    impl DeliveryQueue for Sink {
+        async fn enqueue(&self, events: &[OutgoingEvent<'_>]) -> Result<(), PublishError> {
+            self.take(events.iter().map(|e| e.id.to_owned()).collect())
+                .map_err(|first_failed| PublishError {
+                    service: "test",
+                    operation: "enqueue",
+                    first_failed,
+                    source: None,
+                })
+        }
+    }
+
+    /// Two records of one verification (created, then in review), then an approval of another.
+    fn changes() -> Vec<StreamChange> {
+        let a = fresh();
+        let mut a2 = a.clone();
+        a2.apply(&obs(Status::InReview, 5), Source::Webhook, None, t(6));
+        let mut b = fresh();
+        let b_old = b.clone();
+        b.apply(&obs(Status::Approved, 7), Source::Webhook, None, t(8));
+        [(None, a.clone()), (Some(a), a2), (Some(b_old), b)]
+            .into_iter()
+            .enumerate()
+            .map(|(i, (old, new))| StreamChange {
+                record_id: format!("seq-{i}"),
+                old,
+                new: Some(new),
+            })
+            .collect()
+    }
+
+    fn notify(feed: Arc<Sink>, queue: Arc<Sink>) -> Notify {
+        Notify {
+            feed,
+            queue: Some(queue),
+            bus: None,
+            clock: Arc::new(ManualClock::new(t(100))),
+            feed_retention: Duration::days(30),
+        }
+    }
+
+    #[tokio::test]
+    async fn every_change_is_appended_then_queued_in_order() {
+        let (feed, queue) = (Arc::new(Sink::default()), Arc::new(Sink::default()));
+        let report = notify(feed.clone(), queue.clone()).run(&changes()).await;
+        assert_eq!(
+            report,
+            NotifyReport {
+                events: 3,
+                retry_from: None
+            }
+        );
+        assert_eq!(feed.got.lock().unwrap().len(), 3);
+        assert_eq!(queue.got.lock().unwrap().len(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_failed_enqueue_hands_the_stream_back_from_the_record_of_the_first_event_not_queued()
+    {
+        let feed = Arc::new(Sink::default());
+        let queue = Arc::new(Sink {
+            fail_from: Some(1),
+            ..Sink::default()
+        });
+        let report = notify(feed, queue.clone()).run(&changes()).await;
+        assert_eq!(report.retry_from.as_deref(), Some("seq-1"));
+        assert_eq!(
+            queue.got.lock().unwrap().len(),
+            1,
+            "the first record's event went out"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_feed_write_queues_nothing_and_hands_back_the_first_record() {
+        let feed = Arc::new(Sink {
+            fail_from: Some(0),
+            ..Sink::default()
+        });
+        let queue = Arc::new(Sink::default());
+        let report = notify(feed, queue.clone()).run(&changes()).await;
+        assert_eq!(report.retry_from.as_deref(), Some("seq-0"));
+        assert!(queue.got.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn deleted_items_and_refreshes_publish_nothing() {
+        let v = fresh();
+        let deleted = StreamChange {
+            record_id: "seq-0".into(),
+            old: Some(v.clone()),
+            new: None,
+        };
+        let same = StreamChange {
+            record_id: "seq-1".into(),
+            old: Some(v.clone()),
+            new: Some(v),
+        };
+        let (feed, queue) = (Arc::new(Sink::default()), Arc::new(Sink::default()));
+        let report = notify(feed.clone(), queue).run(&[deleted, same]).await;
+        assert_eq!(report, NotifyReport::default());
+        assert!(feed.got.lock().unwrap().is_empty());
+    }
+}

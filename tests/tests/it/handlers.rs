@@ -214,3 +214,175 @@ async fn the_reconciler_runs_on_its_schedules_event() {
         json!({"checked": 1, "changed": 0, "failed": 0, "deferred": 0})
     );
 }
+
+/// The outbound-event functions' composition root on a stack's function environment (plus
+/// `extra`), on the function's own policy-guarded client where it has one.
+async fn events_wiring(
+    stack: &local_stack::LocalStack,
+    dynamodb: Option<aws_sdk_dynamodb::Client>,
+) -> shared::wiring::events::EventsWiring {
+    let env = stack.function_env.clone();
+    let wiring = shared::wiring::events::EventsWiring::new(std::sync::Arc::new(move |k: &str| {
+        env.get(k).cloned()
+    }))
+    .await
+    .expect("the events wiring");
+    match dynamodb {
+        Some(client) => wiring.with_dynamodb(client),
+        None => wiring,
+    }
+}
+
+fn stream_event(raw: &str) -> aws_lambda_events::event::dynamodb::Event {
+    serde_json::from_str(raw).expect("a DynamoDB stream event")
+}
+
+#[tokio::test]
+async fn notify_turns_the_verification_records_of_a_stream_batch_into_feed_events() {
+    let stack = stack().await;
+    let deps = events_wiring(&stack, Some(stack.wiring.notify_dynamodb()))
+        .await
+        .notify()
+        .expect("notify's wiring");
+    let response =
+        notify::handle(&deps, stream_event(fixture!("notify", "stream-batch.json"))).await;
+    assert!(response.batch_item_failures.is_empty());
+    let feed: Vec<_> = items(&stack)
+        .await
+        .into_iter()
+        .filter(|i| i["pk"].as_s().is_ok_and(|pk| pk.starts_with("FEED#")))
+        .collect();
+    let bodies: Vec<Value> = feed
+        .iter()
+        .map(|i| serde_json::from_str(i["body"].as_s().unwrap()).unwrap())
+        .collect();
+    let mut seen: Vec<(u64, String)> = bodies
+        .iter()
+        .map(|b| {
+            (
+                b["data"]["sequence"].as_u64().unwrap(),
+                b["type"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            (1, "verification.pending".to_owned()),
+            (2, "verification.in_progress".to_owned())
+        ],
+        "the customer record is no status change"
+    );
+    // The same batch again (a retry): the same event ids.
+    notify::handle(&deps, stream_event(fixture!("notify", "stream-batch.json"))).await;
+    let again: std::collections::HashSet<String> = items(&stack)
+        .await
+        .iter()
+        .filter_map(|i| i.get("body").and_then(|b| b.as_s().ok()))
+        .map(|b| {
+            serde_json::from_str::<Value>(b).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(again.len(), 2);
+}
+
+#[tokio::test]
+async fn notify_names_an_unreadable_record_so_the_stream_hands_it_again() {
+    let stack = stack().await;
+    let deps = events_wiring(&stack, Some(stack.wiring.notify_dynamodb()))
+        .await
+        .notify()
+        .expect("notify's wiring");
+    let mut raw = event(fixture!("notify", "stream-batch.json"));
+    raw["Records"][2]["dynamodb"]["NewImage"]["status"] = json!({"S": "no-such-status"});
+    let response = notify::handle(&deps, serde_json::from_value(raw).unwrap()).await;
+    let failed: Vec<_> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone())
+        .collect();
+    assert_eq!(failed, [Some("100000000000000000003".to_owned())]);
+}
+
+#[tokio::test]
+async fn deliver_signs_and_posts_a_queued_event_and_names_the_ones_that_failed() {
+    use integration_tests::outbound::{key, stack_with_events, NodeReceiver};
+    let k = key(7);
+    let receiver = NodeReceiver::start(&[("k", &k)], "k").await;
+    let stack = stack_with_events(local_stack::EventsOptions {
+        webhook_url: Some(receiver.webhook_url()),
+        signing_keys: Some(k.clone()),
+        ..local_stack::EventsOptions::default()
+    })
+    .await;
+    let deps = events_wiring(&stack, None)
+        .await
+        .deliver()
+        .await
+        .expect("deliver's wiring");
+    let batch: aws_lambda_events::event::sqs::SqsEvent =
+        serde_json::from_str(fixture!("deliver", "sqs-batch.json")).expect("an SQS event");
+    let response = deliver::handle(&deps, batch.clone()).await;
+    assert!(response.batch_item_failures.is_empty());
+    let got = receiver.received().await;
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0]["verified"]["k"], true);
+    assert_eq!(got[0]["webhook_id"], "evt_01M8P7V07NKN4DDN2ZG7SF0D8X");
+
+    receiver
+        .fail_for(std::time::Duration::from_secs(60), 502)
+        .await;
+    let response = deliver::handle(&deps, batch).await;
+    let failed: Vec<_> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone())
+        .collect();
+    assert_eq!(failed, ["059f36b4-87a3-44ab-83d2-661975830a7d"]);
+}
+
+#[tokio::test]
+async fn list_events_pages_the_feed_under_a_stage_prefix_and_answers_unknown_routes_404() {
+    let stack = stack().await;
+    let deps = events_wiring(&stack, Some(stack.wiring.list_events_dynamodb()))
+        .await
+        .list_events()
+        .expect("list-events' wiring");
+    let (status, _, body) = read(
+        list_events::handle(
+            &deps,
+            request(&event(fixture!("list-events", "list-events.json"))),
+        )
+        .await,
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body,
+        json!({"data": [], "has_more": false, "next_cursor": null})
+    );
+    let mut bad = event(fixture!("list-events", "list-events.json"));
+    bad["queryStringParameters"]["limit"] = json!("1000");
+    bad["rawQueryString"] = json!("limit=1000");
+    let (status, _, body) = read(list_events::handle(&deps, request(&bad)).await);
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (400, &json!("validation_failed"))
+    );
+    let (status, _, _) = read(
+        list_events::handle(
+            &deps,
+            request(&event(fixture!("list-events", "unknown-route.json"))),
+        )
+        .await,
+    );
+    assert_eq!(status, 404);
+    assert!(
+        stack.wiring.denied().is_empty(),
+        "{:?}",
+        stack.wiring.denied()
+    );
+}
