@@ -237,21 +237,15 @@ impl LocalStack {
         let clients = Clients::from_config(&config).await?;
         let wiring = Wirings::new(&template, &config, &clients, &calls, options.clock.clone())?;
         let mut tasks: Vec<_> = emulator_task.into_iter().collect();
+        let parts = StackParts {
+            table_name: options.table_name.clone(),
+            receiver_addr: options.receiver_addr,
+            clock: options.clock.clone(),
+        };
         let (events, receiver) = match &options.events {
             Some(events) => {
-                let outbound =
-                    Outbound::start(events, &options.table_name, options.receiver_addr).await?;
-                env.extend(outbound.env.clone());
-                let pumps = outbound
-                    .pumps(
-                        &env,
-                        &wiring,
-                        &admin,
-                        &endpoint,
-                        &options.table_name,
-                        options.clock.clone(),
-                    )
-                    .await?;
+                let (outbound, pumps) =
+                    Outbound::run(events, &mut env, &wiring, (&admin, &endpoint), &parts).await?;
                 tasks.extend(pumps);
                 (Some(outbound.events), outbound.receiver)
             }
@@ -331,6 +325,13 @@ async fn events_wiring(
     })
 }
 
+/// What the outbound events need of the stack's options.
+struct StackParts {
+    table_name: String,
+    receiver_addr: SocketAddr,
+    clock: Option<Arc<dyn Clock>>,
+}
+
 /// The events of one stack: its queues and bus, the receiver, and the environment that points
 /// the functions at them.
 struct Outbound {
@@ -340,6 +341,30 @@ struct Outbound {
 }
 
 impl Outbound {
+    /// The queues, the bus and the receiver, the functions' environment pointed at them, and
+    /// the pumps of notify and deliver.
+    async fn run(
+        events: &EventsOptions,
+        env: &mut HashMap<String, String>,
+        wiring: &Wirings,
+        (admin, endpoint): (&aws_sdk_dynamodb::Client, &str),
+        options: &StackParts,
+    ) -> Result<(Self, Vec<tokio::task::JoinHandle<()>>), StackError> {
+        let outbound = Self::start(events, &options.table_name, options.receiver_addr).await?;
+        env.extend(outbound.env.clone());
+        let pumps = outbound
+            .pumps(
+                env,
+                wiring,
+                admin,
+                endpoint,
+                &options.table_name,
+                options.clock.clone(),
+            )
+            .await?;
+        Ok((outbound, pumps))
+    }
+
     async fn start(
         options: &EventsOptions,
         table: &str,
