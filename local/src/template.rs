@@ -446,6 +446,25 @@ mod tests {
             || (a == "dynamodb:Query" && r != shared::store::TABLE)));
     }
 
+    /// The delivery queue hands a message to the dead-letter queue after exactly the retry
+    /// schedule's attempts, and keeps it longer than the schedule lasts.
+    #[test]
+    fn the_delivery_queue_matches_the_retry_schedule() {
+        let text = std::fs::read_to_string(default_path()).unwrap();
+        let doc: Value = serde_norway::from_str(&text).unwrap();
+        let queue = &doc["Resources"]["DeliveryQueue"]["Properties"];
+        let schedule = shared::events::retry::RetrySchedule::default();
+        assert_eq!(
+            queue["RedrivePolicy"]["maxReceiveCount"].as_u64(),
+            Some(u64::from(schedule.attempts()))
+        );
+        let longest: u64 = shared::events::retry::DEFAULT_DELAYS_SECONDS
+            .iter()
+            .map(|s| s * 11 / 10)
+            .sum();
+        assert!(queue["MessageRetentionPeriod"].as_u64().unwrap() > longest);
+    }
+
     #[test]
     fn no_function_environment_holds_a_secret_value() {
         let t = Template::load(&default_path()).unwrap();
