@@ -7,7 +7,8 @@
 // verifies, 401 when not). Prints `listening <port>` once up.
 //
 //   POST /webhook        a delivery
-//   GET  /received       [{webhook_id, webhook_timestamp, verified: {name: bool}, answered, event}]
+//   GET  /received       [{webhook_id, webhook_timestamp, verified: {name: bool}, answered,
+//                          received_at_ms, event}]
 //   POST /control        {"fail_until_ms": <epoch ms>, "status": 500}: answer `status` until then
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
@@ -57,6 +58,7 @@ const server = createServer(async (req, res) => {
       webhook_timestamp: req.headers['webhook-timestamp'] ?? null,
       verified: check,
       answered,
+      received_at_ms: Date.now(),
       event,
     });
     res.writeHead(answered).end();

@@ -78,6 +78,22 @@ async fn assert_complete_and_final(stack: &LocalStack, ids: &[String], received:
     }
 }
 
+/// From the status change being recorded to its first delivery, over the local stack (stream
+/// polled every 100 ms, queue likewise): printed for the README's figures.
+fn print_latency(received: &[Value]) {
+    let mut ms: Vec<i64> = received
+        .iter()
+        .filter_map(|r| {
+            let created = chrono::DateTime::parse_from_rfc3339(r["event"]["created_at"].as_str()?).ok()?;
+            Some(r["received_at_ms"].as_i64()? - created.timestamp_millis())
+        })
+        .collect();
+    ms.sort_unstable();
+    if let (Some(p50), Some(p95), Some(max)) = (ms.get(ms.len() / 2), ms.get(ms.len() * 95 / 100), ms.last()) {
+        eprintln!("change recorded → delivered: {} deliveries, p50 {p50} ms, p95 {p95} ms, max {max} ms", ms.len());
+    }
+}
+
 /// Whether every verification's last accepted event is its final status.
 fn all_final<'a>(
     ids: &'a [String],
