@@ -24,6 +24,7 @@ mod customers;
 mod errors;
 mod flow;
 mod keys;
+mod kyc_data;
 mod upload;
 mod validate;
 

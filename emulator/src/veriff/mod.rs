@@ -11,6 +11,7 @@
 
 mod api;
 mod flow;
+mod kyc_data;
 mod model;
 mod page;
 

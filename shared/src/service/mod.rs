@@ -6,6 +6,7 @@
 mod create;
 mod fetch;
 mod keys;
+mod kyc_data;
 mod reconcile;
 mod refresh;
 mod resubmit;
@@ -22,6 +23,7 @@ use crate::provider::ProviderError;
 pub use create::{CreateStore, CreateVerification};
 pub use fetch::{CustomerView, FetchStore, FetchVerification};
 pub use keys::IdempotencySecret;
+pub use kyc_data::{unavailable_before_decision, verification_with_kyc_data_json, ReadKycData};
 pub use reconcile::{Reconcile, ReconcileReport, ReconcileSettings};
 pub use refresh::{RefreshStore, RefreshVerification};
 pub use resubmit::{ResubmitStore, ResubmitVerification};

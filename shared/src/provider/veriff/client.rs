@@ -79,7 +79,7 @@ impl VeriffClient {
 
     /// `{base}/v1/sessions[/{id}/…]`; each segment is percent-encoded, so an id cannot leave
     /// the path it is put in.
-    fn url(&self, segments: &[&str]) -> Result<url::Url, ProviderError> {
+    pub(super) fn url(&self, segments: &[&str]) -> Result<url::Url, ProviderError> {
         let mut url = self.config.base_url.clone();
         url.path_segments_mut()
             .map_err(|_| ProviderError::Unavailable("bad Veriff base URL".into()))?
@@ -90,7 +90,7 @@ impl VeriffClient {
     }
 
     /// A request with the API key and the signature of `signed` (the body, or the session id).
-    fn request(
+    pub(super) fn request(
         &self,
         method: reqwest::Method,
         url: url::Url,
@@ -148,7 +148,7 @@ struct AttemptsAnswer {
 }
 
 /// Send, refuse what is not a success, read the JSON answer.
-async fn call<T: DeserializeOwned>(
+pub(super) async fn call<T: DeserializeOwned>(
     req: reqwest::RequestBuilder,
     what: &'static str,
 ) -> Result<T, ProviderError> {
