@@ -22,7 +22,7 @@ pub(crate) fn iso_millis(t: DateTime<Utc>) -> String {
 
 /// A document number for the person behind `seed` (a session or identification id): `prefix`
 /// and 7 digits, the same for the same seed, different across seeds (FNV-1a of the seed).
-pub(crate) fn document_number(prefix: &str, seed: &str) -> String {
+pub fn document_number(prefix: &str, seed: &str) -> String {
     let hash = seed.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     });
