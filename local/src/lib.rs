@@ -3,6 +3,7 @@
 pub mod api;
 pub mod capture;
 pub mod dynamodb_local;
+pub mod gateway;
 pub mod iam;
 pub mod stack;
 pub mod template;

@@ -95,6 +95,8 @@ async fn dev() -> Result<(), Box<dyn std::error::Error>> {
         clock: None,
         // As the template's schedule does on AWS, but every minute.
         reconcile_every: Some(std::time::Duration::from_secs(60)),
+        // `make api-fuzz`: the gateway's IAM check, so the spec's `sigv4` requirement is held to.
+        gateway_iam: std::env::var("LOCAL_GATEWAY_IAM").is_ok_and(|v| v == "true"),
     };
     let stack = match LocalStack::start(options).await {
         Ok(stack) => stack,

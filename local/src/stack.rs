@@ -60,6 +60,8 @@ pub struct StackOptions {
     pub clock: Option<Arc<dyn Clock>>,
     /// Run the reconciler this often, as the template's schedule does on AWS (`None`: never).
     pub reconcile_every: Option<std::time::Duration>,
+    /// Refuse unsigned requests to the IAM routes as API Gateway does (see [`crate::gateway`]).
+    pub gateway_iam: bool,
 }
 
 impl Default for StackOptions {
@@ -74,6 +76,7 @@ impl Default for StackOptions {
             emulator_server: None,
             clock: None,
             reconcile_every: None,
+            gateway_iam: false,
         }
     }
 }
@@ -215,7 +218,8 @@ impl LocalStack {
         let calls = CallCounter::new();
         let clients = Clients::from_config(&config).await?;
         let wiring = Wirings::new(&template, &config, &clients, &calls, options.clock)?;
-        let (api_addr, api_task) = crate::api::serve(&wiring, &template.routes, api_addr).await?;
+        let (api_addr, api_task) =
+            crate::api::serve(&wiring, &template.routes, api_addr, options.gateway_iam).await?;
         let mut tasks: Vec<_> = emulator_task.into_iter().chain([api_task]).collect();
         tasks.extend(
             options
