@@ -16,7 +16,7 @@ MOTO := $(LOCAL)/venv/bin/moto_server
 CHROMIUM ?= /usr/bin/chromium
 export CHROMIUM
 
-.PHONY: dev test test-on-dynamodb deps check-tools check-browser lint lint-spec release-sizes bench
+.PHONY: dev test test-on-dynamodb deps check-tools check-browser lint lint-spec release-sizes bench api-fuzz
 
 check-tools:
 	@command -v cargo >/dev/null || { echo "missing: Rust (cargo). Install it with rustup: https://rustup.rs"; exit 1; }
@@ -64,6 +64,13 @@ test: deps $(PLAYWRIGHT) $(STANDARDWEBHOOKS) check-browser
 test-on-dynamodb:
 	cargo test --workspace --no-fail-fast
 	node tests/browser/hosted-page.mjs
+
+## Property-based API tests: Schemathesis (into .local/schemathesis-venv) against kyc-local on free
+## ports, every operation and phase of openapi.yaml, stateful included; prints requests / failures /
+## 5xx and fails on any (scripts/api-fuzz.sh; FUZZ_EXAMPLES, FUZZ_MAX_TIME, FUZZ_SEED).
+api-fuzz: deps
+	cargo build --quiet -p local-stack --bin kyc-local
+	bash scripts/api-fuzz.sh
 
 lint:
 	cargo fmt --all --check

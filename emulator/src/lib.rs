@@ -30,6 +30,8 @@ pub use delivery::{Attempt, AttemptTime, Delivery};
 pub use provider::Provider;
 pub use server::EmulatorServer;
 pub use state::Emulator;
+/// The document number the emulated providers read from a person's document (tests compare).
+pub use util::document_number;
 
 providers! {
     ondato::Ondato,

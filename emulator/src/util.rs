@@ -20,9 +20,27 @@ pub(crate) fn iso_millis(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
+/// A document number for the person behind `seed` (a session or identification id): `prefix`
+/// and 7 digits, the same for the same seed, different across seeds (FNV-1a of the seed).
+pub fn document_number(prefix: &str, seed: &str) -> String {
+    let hash = seed.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("{prefix}{:07}", hash % 10_000_000)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn when_document_numbers_are_made_should_be_stable_per_seed_and_differ_across_seeds() {
+        let a = document_number("LT", "seed-a");
+        assert_eq!(a.len(), 9);
+        assert!(a.starts_with("LT") && a[2..].bytes().all(|b| b.is_ascii_digit()));
+        assert_eq!(document_number("LT", "seed-a"), a);
+        assert_ne!(document_number("LT", "seed-b"), a);
+    }
 
     #[test]
     fn when_ids_are_made_should_have_the_uuid_v4_shape() {

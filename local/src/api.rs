@@ -52,6 +52,8 @@ impl Functions {
 struct RouteState {
     functions: Arc<Functions>,
     route: Arc<Route>,
+    /// Refuse unsigned requests to non-public routes, as the gateway's IAM authorizer does.
+    gateway_iam: bool,
 }
 
 /// Call the handler of the function that serves `function`.
@@ -141,6 +143,15 @@ async fn invoke(
     headers: HeaderMap,
     body: Bytes,
 ) -> AxumResponse {
+    if state.gateway_iam && !state.route.public && !crate::gateway::authorized(&headers) {
+        let mut forbidden = AxumResponse::new(AxumBody::from(r#"{"message":"Forbidden"}"#));
+        *forbidden.status_mut() = http::StatusCode::FORBIDDEN;
+        forbidden.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/json"),
+        );
+        return forbidden;
+    }
     let req = to_lambda(&state.route, source, method, uri, headers, params, body);
     from_lambda(dispatch(&state.route.function, &state.functions, req).await)
 }
@@ -165,12 +176,13 @@ async fn method_not_allowed(_req: AxumRequest) -> AxumResponse {
 
 /// The router of every template route, with JSON 404/405 answers for the rest. Routes that share
 /// a path (GET and PATCH of `/v1/verifications/{id}`) share one method router, as at the gateway.
-pub fn router(functions: Arc<Functions>, routes: &[Route]) -> Router {
+pub fn router(functions: Arc<Functions>, routes: &[Route], gateway_iam: bool) -> Router {
     let mut by_path: BTreeMap<&str, MethodRouter> = BTreeMap::new();
     for route in routes {
         let state = RouteState {
             functions: functions.clone(),
             route: Arc::new(route.clone()),
+            gateway_iam,
         };
         let filter = Method::from_bytes(route.method.as_bytes())
             .ok()
@@ -194,11 +206,12 @@ pub async fn serve(
     functions: Functions,
     routes: &[Route],
     addr: SocketAddr,
+    gateway_iam: bool,
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
-    let service =
-        router(Arc::new(functions), routes).into_make_service_with_connect_info::<SocketAddr>();
+    let service = router(Arc::new(functions), routes, gateway_iam)
+        .into_make_service_with_connect_info::<SocketAddr>();
     let handle = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, service).await {
             tracing::error!(error = %e, "local API stopped");

@@ -4,6 +4,7 @@ pub mod api;
 pub mod capture;
 pub mod dynamodb_local;
 pub mod events;
+pub mod gateway;
 pub mod iam;
 pub mod moto;
 pub mod receiver;

@@ -108,6 +108,8 @@ async fn dev() -> Result<(), Box<dyn std::error::Error>> {
             }
         },
         receiver_addr: ([127, 0, 0, 1], port("RECEIVER_PORT", 4020)?).into(),
+        // `make api-fuzz`: the gateway's IAM check, so the spec's `sigv4` requirement is held to.
+        gateway_iam: std::env::var("LOCAL_GATEWAY_IAM").is_ok_and(|v| v == "true"),
     };
     let stack = match LocalStack::start(options).await {
         Ok(stack) => stack,

@@ -70,6 +70,8 @@ pub struct StackOptions {
     pub events: Option<EventsOptions>,
     /// Where the sample receiver listens (port 0: any free port).
     pub receiver_addr: SocketAddr,
+    /// Refuse unsigned requests to the IAM routes as API Gateway does (see [`crate::gateway`]).
+    pub gateway_iam: bool,
 }
 
 impl Default for StackOptions {
@@ -86,6 +88,7 @@ impl Default for StackOptions {
             reconcile_every: None,
             events: None,
             receiver_addr: ([127, 0, 0, 1], 0).into(),
+            gateway_iam: false,
         }
     }
 }
@@ -259,7 +262,8 @@ impl LocalStack {
         .await?
         .list_events()?;
         let functions = crate::api::Functions::new(&wiring, list_events);
-        let (api_addr, api_task) = crate::api::serve(functions, &template.routes, api_addr).await?;
+        let (api_addr, api_task) =
+            crate::api::serve(functions, &template.routes, api_addr, options.gateway_iam).await?;
         tasks.push(api_task);
         tasks.extend(
             options

@@ -62,6 +62,9 @@ pub enum ErrorCode {
     /// A well-formed webhook for a verification we cannot find yet: 5xx so the provider retries.
     VerificationNotFoundYet,
     InternalError,
+    /// `?include=kyc_data` of a verification without a decision, or whose provider holds no
+    /// identification data for it (yet).
+    KycDataUnavailable,
 }
 
 impl ErrorCode {
@@ -88,6 +91,7 @@ impl ErrorCode {
             Self::ProviderTimeout => "provider_timeout",
             Self::VerificationNotFoundYet => "verification_not_found_yet",
             Self::InternalError => "internal_error",
+            Self::KycDataUnavailable => "kyc_data_unavailable",
         }
     }
 
@@ -103,7 +107,8 @@ impl ErrorCode {
             | Self::VerificationInProgress
             | Self::VerificationEnded
             | Self::IdempotencyKeyInUse
-            | Self::ConcurrentUpdate => 409,
+            | Self::ConcurrentUpdate
+            | Self::KycDataUnavailable => 409,
             Self::PayloadTooLarge => 413,
             Self::UnsupportedMediaType => 415,
             Self::ProviderRejected | Self::IdempotencyKeyReused => 422,
@@ -393,6 +398,7 @@ mod tests {
                     VerificationEnded,
                     IdempotencyKeyInUse,
                     ConcurrentUpdate,
+                    KycDataUnavailable,
                 ],
             ),
             (ErrorType::NotFound, &[NotFound]),

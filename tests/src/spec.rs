@@ -345,8 +345,17 @@ mod tests {
     #[test]
     #[should_panic(expected = "Retry-After is missing")]
     fn a_missing_required_header_is_caught() {
+        // A webhook's 409 is only `concurrent_update`, always with `Retry-After`.
         let body = json!({"error": {"type": "conflict", "code": "concurrent_update", "message": "m"}, "request_id": "r"});
-        check_get(409, &body);
+        let webhook = api().join("/v1/webhooks/ondato").unwrap();
+        check(
+            Some(&reqwest::Method::POST),
+            &webhook,
+            409,
+            &json_headers(),
+            &body,
+            &body.to_string(),
+        );
     }
 
     #[test]

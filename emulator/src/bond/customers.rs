@@ -109,6 +109,9 @@ fn customer_json(c: &BondCustomer) -> Value {
     v["brand_person_id"] = json!(c.brand_person_id);
     v["date_created"] = json!(c.date_created.to_rfc3339_opts(SecondsFormat::Micros, false));
     v["kyc_status"] = json!(c.kyc_status);
+    for (k, field) in super::kyc_data::identity_document(c) {
+        v[k] = field;
+    }
     v
 }
 

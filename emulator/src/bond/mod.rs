@@ -25,6 +25,7 @@ mod erase;
 mod errors;
 mod flow;
 mod keys;
+mod kyc_data;
 mod upload;
 mod validate;
 

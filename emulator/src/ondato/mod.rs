@@ -13,6 +13,7 @@
 
 mod api;
 mod flow;
+mod kyc_data;
 mod model;
 mod page;
 mod validate;

@@ -61,11 +61,6 @@ impl Idv {
 impl Kyc {
     pub fn to_json(&self, idv: Option<&Idv>) -> Value {
         let reg = idv.map(|i| i.registration.clone()).unwrap_or(Value::Null);
-        let first = reg
-            .get("firstName")
-            .and_then(Value::as_str)
-            .unwrap_or("JOHN");
-        let last = reg.get("lastName").and_then(Value::as_str).unwrap_or("DOE");
         json!({
             "id": self.id,
             "applicationId": "emulator",
@@ -76,16 +71,7 @@ impl Kyc {
             "status": self.status,
             "statusReason": self.status_reason,
             "isCrossChecked": false,
-            "document": {
-                "fullName": format!("{first} {last}").to_uppercase(),
-                "firstName": first.to_uppercase(),
-                "lastName": last.to_uppercase(),
-                "documentNumber": "EMU0000042",
-                "dateOfBirth": reg.get("dateOfBirth").cloned().unwrap_or(json!("1990-01-01")),
-                "dateOfExpiration": "2031-12-31",
-                "countryIso3": "LTU",
-                "type": "IdCard",
-            },
+            "document": super::kyc_data::document_json(&reg, &self.id),
             "rules": [{ "name": "DocumentNotExpired", "status": "Success" }],
         })
     }

@@ -12,6 +12,7 @@
 mod api;
 mod erase;
 mod flow;
+mod kyc_data;
 mod model;
 mod page;
 

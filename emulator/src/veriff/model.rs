@@ -216,6 +216,7 @@ impl VeriffSession {
             "idNumber": field("idNumber", "38001010000"),
             "gender": null,
             "nationality": null,
+            "addresses": if self.submitted { super::kyc_data::addresses() } else { json!([]) },
         })
     }
 
@@ -223,7 +224,7 @@ impl VeriffSession {
         if !self.submitted {
             return json!({"number": null, "type": null, "country": null, "validUntil": null});
         }
-        json!({"number": "EMU0000042", "type": "ID_CARD", "country": "LT", "validUntil": "2031-12-31"})
+        super::kyc_data::document(&self.id)
     }
 
     /// What the test control shows of the session.

@@ -2,6 +2,7 @@
 
 pub mod idempotency;
 mod ids;
+pub mod kyc_data;
 pub mod request;
 mod status;
 pub(crate) mod verification;

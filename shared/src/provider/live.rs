@@ -11,6 +11,7 @@ use super::{
     AuthError, InterpretError, Interpreted, KycProvider, ProviderError, RawWebhook, StartRequest,
     Started,
 };
+use crate::domain::kyc_data::KycData;
 use crate::domain::request::{Applicant, ApplicantField};
 use crate::domain::{Observation, ProviderCopy, ProviderName, Verification};
 
@@ -96,6 +97,13 @@ impl KycProvider for LiveAdapter {
 
     async fn interpret(&self, webhook: &RawWebhook<'_>) -> Result<Interpreted, InterpretError> {
         self.current().interpret(webhook).await
+    }
+
+    async fn kyc_data(
+        &self,
+        verification: &Verification,
+    ) -> Result<Option<KycData>, ProviderError> {
+        self.current().kyc_data(verification).await
     }
 }
 

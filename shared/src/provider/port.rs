@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use http::HeaderMap;
 
+use crate::domain::kyc_data::KycData;
 use crate::domain::request::{Applicant, ApplicantField};
 use crate::domain::{
     CustomerId, Observation, ProviderCopy, ProviderName, Verification, VerificationId,
@@ -221,6 +222,16 @@ pub trait KycProvider: Send + Sync {
     /// Parse an authenticated webhook and establish the provider's authoritative state
     /// (re-fetched from the provider where the body is not signed).
     async fn interpret(&self, webhook: &RawWebhook<'_>) -> Result<Interpreted, InterpretError>;
+
+    /// The provider's identification data for this verification, read now and minimised
+    /// (`GET …?include=kyc_data`): never stored, never logged. `None` when the provider holds
+    /// none for it (yet), or offers no such read.
+    async fn kyc_data(
+        &self,
+        _verification: &Verification,
+    ) -> Result<Option<KycData>, ProviderError> {
+        Ok(None)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -23,8 +23,8 @@ use crate::secrets::{
     SecretUse, SecretValues, SecretsManagerSecrets, SecretsRefresh,
 };
 use crate::service::{
-    CreateVerification, FetchVerification, IdempotencySecret, IngestWebhook, Reconcile,
-    ReconcileSettings, RedactVerification, RefreshVerification, ResubmitVerification,
+    CreateVerification, FetchVerification, IdempotencySecret, IngestWebhook, ReadKycData,
+    Reconcile, ReconcileSettings, RedactVerification, RefreshVerification, ResubmitVerification,
 };
 use crate::store::dynamodb::DynamoDbStore;
 use crate::store::Port;
@@ -80,6 +80,8 @@ pub struct WebhookIngestDeps {
 pub struct FetchResultDeps {
     pub fetch: FetchVerification,
     pub refresh: RefreshVerification,
+    /// `?include=kyc_data`: the provider's identification data, read live, never stored.
+    pub kyc_data: ReadKycData,
     /// Read first by the handler: secrets due for a refresh are read again.
     pub secrets: SecretsRefresh,
 }
@@ -271,6 +273,12 @@ impl Wiring {
         FetchResultDeps {
             fetch: FetchVerification::new(self.store.clone()),
             refresh: self.refresh(),
+            kyc_data: ReadKycData::new(
+                self.store.clone(),
+                self.providers.clone(),
+                self.refresh(),
+                self.config.provider_budget,
+            ),
             secrets: self.secrets.clone(),
         }
     }

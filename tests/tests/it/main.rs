@@ -13,6 +13,7 @@ mod emulator_controls;
 mod handlers;
 mod iam;
 mod idempotency;
+mod kyc_data;
 mod ondato_fidelity;
 mod outage;
 mod outbound;

@@ -84,13 +84,19 @@ fn print_latency(received: &[Value]) {
     let mut ms: Vec<i64> = received
         .iter()
         .filter_map(|r| {
-            let created = chrono::DateTime::parse_from_rfc3339(r["event"]["created_at"].as_str()?).ok()?;
+            let created =
+                chrono::DateTime::parse_from_rfc3339(r["event"]["created_at"].as_str()?).ok()?;
             Some(r["received_at_ms"].as_i64()? - created.timestamp_millis())
         })
         .collect();
     ms.sort_unstable();
-    if let (Some(p50), Some(p95), Some(max)) = (ms.get(ms.len() / 2), ms.get(ms.len() * 95 / 100), ms.last()) {
-        eprintln!("change recorded → delivered: {} deliveries, p50 {p50} ms, p95 {p95} ms, max {max} ms", ms.len());
+    if let (Some(p50), Some(p95), Some(max)) =
+        (ms.get(ms.len() / 2), ms.get(ms.len() * 95 / 100), ms.last())
+    {
+        eprintln!(
+            "change recorded → delivered: {} deliveries, p50 {p50} ms, p95 {p95} ms, max {max} ms",
+            ms.len()
+        );
     }
 }
 
@@ -143,6 +149,7 @@ async fn shuffled_duplicated_webhooks_of_twenty_verifications_reach_the_business
         received.iter().all(|r| r["verified"]["wrong"] == false),
         "a wrong key verifies none"
     );
+    print_latency(&received);
 
     // The same events reached the bus, under the same ids.
     let events = stack.events.as_ref().expect("events run");

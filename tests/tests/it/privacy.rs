@@ -39,8 +39,9 @@ fn capture_logs() -> Captured {
     logs
 }
 
-/// The Ondato flow with prefill, and refused requests; returns the hosted URL and the IDV id.
-async fn ondato_flow(stack: &LocalStack) -> (String, String) {
+/// The Ondato flow with prefill, and refused requests; returns the hosted URL, the IDV id and
+/// the verification id.
+async fn ondato_flow(stack: &LocalStack) -> (String, String, String) {
     let pii = json!({
         "first_name": "Zelda", "middle_name": "Ophelia", "last_name": "Quimby", "date_of_birth": "1987-06-05",
         "email": "zelda.quimby@example.org", "phone": "5550123456", "phone_country_code": "1",
@@ -83,11 +84,11 @@ async fn ondato_flow(stack: &LocalStack) -> (String, String) {
     )
     .await;
     assert_eq!(bad.status, 401);
-    (url, idv)
+    (url, idv, created.body["id"].as_str().unwrap().to_owned())
 }
 
-/// The Bond flow: the SSN and the rest go to Bond server to server.
-async fn bond_flow(stack: &LocalStack) {
+/// The Bond flow: the SSN and the rest go to Bond server to server; returns the verification id.
+async fn bond_flow(stack: &LocalStack) -> String {
     let bond_pii = json!({
         "first_name": "Yolanda", "last_name": "Xerxes", "date_of_birth": "1979-03-14",
         "email": "yolanda.xerxes@example.net", "phone": "2025550199", "phone_country_code": "1",
@@ -109,6 +110,43 @@ async fn bond_flow(stack: &LocalStack) {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert_eq!(fetch(stack, &bond_id).await["status"], "approved");
+    bond_id
+}
+
+/// Every value `?include=kyc_data` answered for the verification (names, dates, address parts,
+/// the masked number; not the document type or country codes, which are words anyone may log),
+/// and the document's full number as the provider holds it.
+async fn kyc_data_values(stack: &LocalStack, id: &str, full_number: String) -> Vec<String> {
+    let a = get(&format!(
+        "{}/v1/verifications/{id}?include=kyc_data",
+        stack.api_url
+    ))
+    .await;
+    assert_eq!(a.status, 200, "{}", a.raw);
+    fn leaves(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::String(s) if s.len() >= 5 => out.push(s.clone()),
+            serde_json::Value::Object(o) => o
+                .iter()
+                .filter(|(k, _)| k.as_str() != "type")
+                .for_each(|(_, v)| leaves(v, out)),
+            _ => {}
+        }
+    }
+    let mut values = vec![full_number];
+    leaves(&a.body["kyc_data"], &mut values);
+    assert!(values.len() >= 5, "kyc data was answered: {values:?}");
+    values
+}
+
+/// The KYC data answered live is in no table item and no log line.
+fn assert_kyc_data_left_no_trace(values: &[String], table: &str, logs: &str) {
+    for value in values {
+        assert!(!table.contains(value), "a table item contains {value:?}");
+        if let Some(line) = logs.lines().find(|l| l.contains(value.as_str())) {
+            panic!("a log line contains {value:?}: {line}");
+        }
+    }
 }
 
 /// Nothing the applicants gave is in any table item.
@@ -188,12 +226,33 @@ fn assert_logs_are_clean(text: &str, stack: &LocalStack, url: &str, idv: &str) {
 }
 
 #[tokio::test]
-async fn no_log_line_of_the_full_flow_holds_pii_tokens_secrets_or_the_hosted_url() {
+async fn no_log_line_of_the_full_flow_holds_pii_kyc_data_tokens_secrets_or_the_hosted_url() {
     let logs = capture_logs();
     let stack = stack().await;
-    let (url, idv) = ondato_flow(&stack).await;
-    bond_flow(&stack).await;
+    let (url, idv, ondato_id) = ondato_flow(&stack).await;
+    let bond_id = bond_flow(&stack).await;
+    let kyc_id = stack.emulator.idv(&idv).and_then(|i| i.kyc_id).unwrap();
+    let mut kyc_values =
+        kyc_data_values(&stack, &ondato_id, emulator::document_number("LT", &kyc_id)).await;
+    let bond_customer = verification_item(&stack, &bond_id).await["provider_ref"]
+        .as_s()
+        .unwrap()
+        .clone();
+    kyc_values.extend(
+        kyc_data_values(
+            &stack,
+            &bond_id,
+            emulator::document_number("D", &bond_customer),
+        )
+        .await,
+    );
     assert_no_applicant_data_in_the_table(&stack).await;
+    let table = format!("{:?}", items(&stack).await);
     let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
     assert_logs_are_clean(&text, &stack, &url, &idv);
+    assert!(
+        text.contains("kyc data read from the provider"),
+        "the reads were logged (ids only)"
+    );
+    assert_kyc_data_left_no_trace(&kyc_values, &table, &text);
 }

@@ -234,13 +234,13 @@ fn valid_email(e: &str) -> bool {
         return false;
     };
     !local.is_empty()
-        && local.len() <= 64
+        && local.chars().count() <= 64
         && !local.contains(char::is_whitespace)
         && domain.contains('.')
         && !domain.starts_with('.')
         && !domain.ends_with('.')
         && domain.split('.').all(|label| {
-            !label.is_empty() && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+            !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         })
 }
 

@@ -89,7 +89,7 @@ impl BondClient {
     }
 
     /// A call whose only success is a 2xx; its body, else Bond's refusal.
-    async fn expect_2xx(
+    pub(super) async fn expect_2xx(
         &self,
         method: reqwest::Method,
         segments: &[&str],

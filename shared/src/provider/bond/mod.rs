@@ -10,6 +10,7 @@ mod client;
 mod config;
 mod erase;
 mod errors;
+mod kyc_data;
 mod mapping;
 pub mod signature;
 mod webhook;
@@ -162,5 +163,13 @@ impl KycProvider for BondAdapter {
                 Ok(webhook::undated_event(customer_id, &word, state, now))
             }
         }
+    }
+
+    /// The Bond customer record (see [`kyc_data`]).
+    async fn kyc_data(
+        &self,
+        v: &Verification,
+    ) -> Result<Option<crate::domain::kyc_data::KycData>, ProviderError> {
+        kyc_data::read(&self.client, v).await
     }
 }

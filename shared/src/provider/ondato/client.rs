@@ -217,7 +217,7 @@ impl OndatoClient {
         Ok(url)
     }
 
-    fn kyc_url(&self, kyc_id: &str) -> Result<url::Url, ProviderError> {
+    pub(super) fn kyc_url(&self, kyc_id: &str) -> Result<url::Url, ProviderError> {
         let mut url = self.config.kyc_api_url.clone();
         url.path_segments_mut()
             .map_err(|_| ProviderError::Unavailable("bad KYC API URL".into()))?

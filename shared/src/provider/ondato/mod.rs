@@ -6,6 +6,7 @@
 
 mod client;
 mod config;
+mod kyc_data;
 mod mapping;
 mod verdict;
 mod webhook;
@@ -255,6 +256,14 @@ impl KycProvider for OndatoAdapter {
             observation,
             occurred_at,
         })))
+    }
+
+    /// The document of the identification the IDV links to (see [`kyc_data`]).
+    async fn kyc_data(
+        &self,
+        v: &Verification,
+    ) -> Result<Option<crate::domain::kyc_data::KycData>, ProviderError> {
+        kyc_data::read(&self.client, v).await
     }
 }
 

@@ -148,7 +148,7 @@ struct AttemptsAnswer {
 }
 
 /// Send, refuse what is not a success, read the JSON answer.
-async fn call<T: DeserializeOwned>(
+pub(super) async fn call<T: DeserializeOwned>(
     req: reqwest::RequestBuilder,
     what: &'static str,
 ) -> Result<T, ProviderError> {

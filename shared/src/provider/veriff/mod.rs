@@ -9,6 +9,7 @@
 mod client;
 mod config;
 mod erase;
+mod kyc_data;
 mod mapping;
 pub mod signature;
 mod webhook;
@@ -296,5 +297,13 @@ impl KycProvider for VeriffAdapter {
                 audit,
             } => self.decision(session_id, event_id, audit).await,
         }
+    }
+
+    /// The person and document of the session's decision (see [`kyc_data`]).
+    async fn kyc_data(
+        &self,
+        v: &Verification,
+    ) -> Result<Option<crate::domain::kyc_data::KycData>, ProviderError> {
+        kyc_data::read(&self.client, v).await
     }
 }
