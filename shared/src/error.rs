@@ -62,6 +62,8 @@ pub enum ErrorCode {
     /// A well-formed webhook for a verification we cannot find yet: 5xx so the provider retries.
     VerificationNotFoundYet,
     InternalError,
+    /// A valid PATCH body short of fields the verification's provider needs.
+    ApplicantIncomplete,
     /// `?include=kyc_data` of a verification without a decision, or whose provider holds no
     /// identification data for it (yet).
     KycDataUnavailable,
@@ -92,6 +94,7 @@ impl ErrorCode {
             Self::VerificationNotFoundYet => "verification_not_found_yet",
             Self::InternalError => "internal_error",
             Self::KycDataUnavailable => "kyc_data_unavailable",
+            Self::ApplicantIncomplete => "applicant_incomplete",
         }
     }
 
@@ -111,7 +114,7 @@ impl ErrorCode {
             | Self::KycDataUnavailable => 409,
             Self::PayloadTooLarge => 413,
             Self::UnsupportedMediaType => 415,
-            Self::ProviderRejected | Self::IdempotencyKeyReused => 422,
+            Self::ProviderRejected | Self::IdempotencyKeyReused | Self::ApplicantIncomplete => 422,
             Self::InternalError => 500,
             Self::ProviderUnavailable => 502,
             Self::VerificationNotFoundYet => 503,
@@ -189,6 +192,16 @@ impl ApiError {
         Self {
             fields,
             ..Self::new(ErrorCode::ValidationFailed, message)
+        }
+    }
+
+    /// `422 applicant_incomplete`: the fields the verification's provider needs and the body lacks.
+    pub fn incomplete(fields: FieldErrors) -> Self {
+        let names: Vec<&str> = fields.keys().map(String::as_str).collect();
+        let message = format!("the provider needs {}", names.join(", "));
+        Self {
+            fields,
+            ..Self::new(ErrorCode::ApplicantIncomplete, message)
         }
     }
 

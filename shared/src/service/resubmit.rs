@@ -9,7 +9,7 @@ use super::keys::{concurrent_update, refused_claim, IdempotencySecret};
 use super::{verification_json, Reply, RequestCtx};
 use crate::clock::Clock;
 use crate::domain::idempotency::{IdempotencyKey, StoredResponse};
-use crate::domain::request::PatchRequest;
+use crate::domain::request::{PatchProblems, PatchRequest};
 use crate::domain::{EditRefusal, Verification, VerificationId};
 use crate::error::{ApiError, ErrorCode};
 use crate::provider::{KycProvider, Providers};
@@ -100,7 +100,10 @@ impl ResubmitVerification {
             provider.required_fields(),
             now.date_naive(),
         )
-        .map_err(ApiError::validation)?;
+        .map_err(|problems| match problems {
+            PatchProblems::Invalid(fields) => ApiError::validation(fields),
+            PatchProblems::Incomplete(fields) => ApiError::incomplete(fields),
+        })?;
         verification
             .editable()
             .map_err(|r| refusal(&verification, r))?;

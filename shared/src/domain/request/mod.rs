@@ -114,6 +114,23 @@ pub struct CreateRequest {
     pub metadata: Metadata,
 }
 
+/// Why a `PATCH` body is refused: it is invalid in itself, or valid but lacking fields the
+/// verification's provider needs (which its schema cannot say: it depends on the stored
+/// verification).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PatchProblems {
+    Invalid(FieldErrors),
+    Incomplete(FieldErrors),
+}
+
+impl PatchProblems {
+    pub fn fields(&self) -> &FieldErrors {
+        match self {
+            Self::Invalid(f) | Self::Incomplete(f) => f,
+        }
+    }
+}
+
 /// A valid `PATCH /v1/verifications/{id}` body: the corrected applicant.
 #[derive(Debug, Clone)]
 pub struct PatchRequest {
@@ -127,8 +144,8 @@ impl PatchRequest {
         provider: &ProviderName,
         required: &[ApplicantField],
         today: NaiveDate,
-    ) -> Result<Self, FieldErrors> {
-        let (mut p, obj) = Problems::root(body)?;
+    ) -> Result<Self, PatchProblems> {
+        let (mut p, obj) = Problems::root(body).map_err(PatchProblems::Invalid)?;
         for fixed in ["customer_id", "provider"] {
             if obj.contains_key(fixed) {
                 p.add(fixed, "cannot be changed; start a new verification instead");
@@ -147,17 +164,19 @@ impl PatchRequest {
                 Applicant::default()
             }
         };
-        if obj.contains_key("applicant") {
-            p.require(&applicant, provider, required);
-        }
         let return_url = parse_return_url(&mut p, obj);
-        if p.0.is_empty() {
+        if !p.0.is_empty() {
+            return Err(PatchProblems::Invalid(p.0));
+        }
+        let mut missing = Problems(FieldErrors::new());
+        missing.require(&applicant, provider, required);
+        if missing.0.is_empty() {
             Ok(Self {
                 applicant,
                 return_url,
             })
         } else {
-            Err(p.0)
+            Err(PatchProblems::Incomplete(missing.0))
         }
     }
 }
@@ -402,13 +421,15 @@ mod tests {
         )
         .unwrap();
         assert_eq!(ok.applicant.first_name.as_deref(), Some("Ada"));
-        let errs = PatchRequest::parse(
+        let PatchProblems::Invalid(errs) = PatchRequest::parse(
             &json!({"customer_id": "x", "provider": "strict", "colour": 1}),
             &HOSTED,
             &[],
             today(),
         )
-        .unwrap_err();
+        .unwrap_err() else {
+            panic!("invalid")
+        };
         for f in ["customer_id", "provider", "colour", "applicant"] {
             assert!(errs.contains_key(f), "{f}: {errs:?}");
         }
@@ -419,7 +440,25 @@ mod tests {
             today(),
         )
         .unwrap_err();
-        assert_eq!(errs["applicant.ssn"], ["is required for provider strict"]);
+        assert_eq!(
+            errs,
+            PatchProblems::Incomplete(
+                [(
+                    "applicant.ssn".to_owned(),
+                    vec!["is required for provider strict".to_owned()]
+                )]
+                .into()
+            ),
+            "valid, but short of what the provider needs"
+        );
+        let both = PatchRequest::parse(
+            &json!({"applicant": {"email": "x"}}),
+            &STRICT,
+            &[ApplicantField::Ssn],
+            today(),
+        )
+        .unwrap_err();
+        assert!(matches!(both, PatchProblems::Invalid(_)), "invalid first");
     }
 
     #[test]
