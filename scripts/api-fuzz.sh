@@ -25,7 +25,7 @@ if [ "$("$venv/bin/schemathesis" --version 2>/dev/null | awk '{print $NF}')" != 
 fi
 
 # The stack on free ports; stopped (by its own pid) however this script ends.
-LOCAL_GATEWAY_IAM=true API_PORT=0 EMULATOR_PORT=0 DYNAMODB_PORT=0 TABLE_NAME=api-fuzz \
+LOCAL_GATEWAY_IAM=true API_PORT=0 EMULATOR_PORT=0 DYNAMODB_PORT=0 RECEIVER_PORT=0 TABLE_NAME=api-fuzz \
   target/debug/kyc-local >"$out/stack.out" 2>"$out/stack.err" &
 stack_pid=$!
 stop_stack() {
