@@ -259,3 +259,47 @@ async fn a_submit_that_timed_out_after_bond_took_it_is_never_a_second_kyc() {
         (retried.raw.as_str(), "true")
     );
 }
+
+/// A PATCH body valid in itself that lacks what Bond needs is a 422 naming the fields (the
+/// schema of a PATCH cannot know the stored verification's provider), and nothing is sent.
+#[tokio::test]
+async fn a_valid_correction_lacking_bonds_fields_is_422_applicant_incomplete() {
+    let stack = stack().await;
+    let v = bond_create(&stack, "cus_bond_incomplete", "333-33-3333").await;
+    let id = v["id"].as_str().unwrap();
+    assert_eq!(
+        settled(&stack, id, &["pending"]).await["status"],
+        "action_required"
+    );
+    let runs = stack.emulator.counters()["bond_kyc_runs"];
+    let a = patch(
+        &stack,
+        id,
+        None,
+        &json!({"applicant": {"first_name": "Grace"}}),
+    )
+    .await;
+    assert_eq!(a.refusal(), (422, "applicant_incomplete"), "{}", a.raw);
+    assert_eq!(a.body["error"]["type"], "invalid_request");
+    assert_eq!(
+        a.body["error"]["fields"]["applicant.ssn"][0],
+        "is required for provider bond"
+    );
+    let invalid = patch(
+        &stack,
+        id,
+        None,
+        &json!({"applicant": {"email": "not-an-email"}}),
+    )
+    .await;
+    assert_eq!(
+        invalid.refusal(),
+        (400, "validation_failed"),
+        "an invalid body stays a 400"
+    );
+    assert_eq!(
+        stack.emulator.counters()["bond_kyc_runs"],
+        runs,
+        "nothing was sent"
+    );
+}

@@ -176,12 +176,12 @@ async fn kyc_data_reads_one_item_writes_nothing_and_a_plain_fetch_stays_one_read
     status_becomes(&stack, id, "approved").await;
     stack.calls.reset();
     fetch(&stack, id).await;
-    assert_eq!(stack.calls.snapshot(), [("GetItem".to_owned(), 1)].into());
+    assert_eq!(stack.calls.snapshot(), [("Query".to_owned(), 1)].into());
     stack.calls.reset();
     assert_eq!(kyc_data(&stack, id).await.status, 200);
     assert_eq!(
         stack.calls.snapshot(),
-        [("GetItem".to_owned(), 1)].into(),
+        [("Query".to_owned(), 1)].into(),
         "one read, no write"
     );
 }

@@ -100,25 +100,35 @@ fn print_latency(received: &[Value]) {
     }
 }
 
-/// Whether every verification's last accepted event is its final status.
+/// Whether every verification's status changes were all accepted, the last being its final status.
 fn all_final<'a>(
     ids: &'a [String],
-    finals: &'a HashMap<String, Value>,
+    finals: &'a HashMap<String, (Value, u64)>,
 ) -> impl Fn(&[Value]) -> bool + 'a {
     move |received| {
         let by = accepted_by_verification(received);
         ids.iter().all(|id| {
-            by.get(id)
-                .and_then(|e| e.last())
-                .is_some_and(|last| Some(&last["data"]["status"]) == finals.get(id))
+            let Some((status, changes)) = finals.get(id) else {
+                return false;
+            };
+            by.get(id).is_some_and(|events| {
+                events.len() as u64 == *changes
+                    && events
+                        .last()
+                        .is_some_and(|last| &last["data"]["status"] == status)
+            })
         })
     }
 }
 
-async fn finals(stack: &LocalStack, ids: &[String]) -> HashMap<String, Value> {
+/// Per verification, its final status and how many status changes it had, as `GET` shows.
+async fn finals(stack: &LocalStack, ids: &[String]) -> HashMap<String, (Value, u64)> {
     let mut out = HashMap::new();
     for id in ids {
-        out.insert(id.clone(), fetch(stack, id).await["status"].clone());
+        let view = fetch(stack, id).await;
+        let changes = view["history"].as_array().map_or(0, Vec::len) as u64
+            + view["history_dropped"].as_u64().unwrap_or(0);
+        out.insert(id.clone(), (view["status"].clone(), changes));
     }
     out
 }
