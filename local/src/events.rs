@@ -489,8 +489,10 @@ async fn poll_shard(
     let event: Event = match serde_json::from_value(event) {
         Ok(e) => e,
         Err(e) => {
+            // As Lambda would: the batch is tried again, not skipped.
             tracing::error!(error = %e, "a stream batch does not parse as Lambda's DynamoDB event");
-            return next;
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            return Some(iterator);
         }
     };
     let response = notify::handle(notify, event).await;

@@ -22,7 +22,8 @@ pub async fn handle(deps: &NotifyDeps, event: Event) -> DynamoDbEventResponse {
             Err(e) => {
                 // Stop here: this record and the ones after it come back (bisected, then to the
                 // on-failure destination if it never decodes).
-                tracing::error!(sequence_number = %id, error = %shared::telemetry::chain(&e), "a stream record could not be read");
+                // The error's own text (`e`, not its causes): a decoder's message may quote a value.
+                tracing::error!(sequence_number = %id, error = %e, "a stream record could not be read");
                 undecodable = Some(id);
                 break;
             }

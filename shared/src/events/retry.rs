@@ -5,8 +5,9 @@
 
 use std::time::Duration;
 
-/// SQS hides a message for at most 12 hours.
-pub const MAX_DELAY: Duration = Duration::from_secs(12 * 60 * 60);
+/// SQS hides a message for at most 12 hours from its receive; a wait is kept a quarter of an hour
+/// below that, so the time the attempt itself took never pushes it over.
+pub const MAX_DELAY: Duration = Duration::from_secs(11 * 60 * 60 + 45 * 60);
 
 /// The default waits after each failed attempt: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h (8
 /// attempts over about 27.7 hours; at least 24.9 hours with the jitter).
@@ -18,7 +19,7 @@ const JITTER: f64 = 0.1;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ScheduleError {
-    #[error("a retry schedule is comma-separated whole seconds, each at most 43200")]
+    #[error("a retry schedule is comma-separated whole seconds, each at most 42300")]
     Malformed,
 }
 
@@ -125,7 +126,8 @@ mod tests {
         let s = RetrySchedule::parse("1, 2,3").unwrap();
         assert_eq!(s.attempts(), 4);
         assert_eq!(RetrySchedule::parse("1,x"), Err(ScheduleError::Malformed));
-        assert_eq!(RetrySchedule::parse("43201"), Err(ScheduleError::Malformed));
+        assert_eq!(RetrySchedule::parse("42301"), Err(ScheduleError::Malformed));
+        assert!(RetrySchedule::parse("42300").is_ok());
         assert_eq!(RetrySchedule::parse(""), Err(ScheduleError::Malformed));
     }
 }

@@ -8,8 +8,8 @@ use url::Url;
 
 use super::{Attempt, Endpoint, SignedDelivery};
 
-/// A `Retry-After` longer than this is not waited for (SQS hides a message for at most 12 h).
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(12 * 60 * 60);
+/// A `Retry-After` longer than this is not waited for (what SQS can hide a message for).
+const MAX_RETRY_AFTER: Duration = crate::events::retry::MAX_DELAY;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum EndpointError {

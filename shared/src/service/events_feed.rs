@@ -28,11 +28,20 @@ impl ListEvents {
     pub async fn page(&self, query: &FeedQuery) -> Result<Value, ApiError> {
         let before = self.clock.now()
             - chrono::Duration::from_std(SETTLE).unwrap_or_else(|_| chrono::Duration::zero());
+        // A cursor at or past the listed horizon (a clock ahead, or a hand-made cursor): nothing
+        // is listed after it yet.
+        let caught_up = query
+            .after
+            .as_ref()
+            .is_some_and(|a| a.sort_key() >= FeedPosition::bound(before));
         // One more than asked: whether there is more.
-        let mut entries = self
-            .feed
-            .read(query.after.as_ref(), before, query.limit + 1)
-            .await?;
+        let mut entries = if caught_up {
+            Vec::new()
+        } else {
+            self.feed
+                .read(query.after.as_ref(), before, query.limit + 1)
+                .await?
+        };
         let has_more = entries.len() > query.limit;
         entries.truncate(query.limit);
         let next = entries

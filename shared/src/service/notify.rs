@@ -6,14 +6,14 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 
 use crate::clock::Clock;
 use crate::domain::Verification;
-use crate::events::feed::{shard_of, FeedPosition};
+use crate::events::feed::{shard_of, FeedPosition, SETTLE, WRITE_BATCH};
 use crate::events::{events_of_change, OutboundEvent};
 use crate::outbound::{DeliveryQueue, EventBus, OutgoingEvent};
-use crate::store::{EventFeedWriter, FeedEntry};
+use crate::store::{EventFeedWriter, FeedEntry, StoreError};
 
 /// One record of the stream: a verification item's images before and after a write.
 #[derive(Debug, Clone)]
@@ -52,7 +52,7 @@ impl Notify {
             .filter_map(|(i, c)| Some((i, c.new.as_ref()?, c.old.as_ref())))
             .flat_map(|(i, new, old)| events_of_change(old, new).into_iter().map(move |e| (i, e)))
             .collect();
-        let published = self.publish(&events, self.clock.now()).await;
+        let published = self.publish(&events).await;
         let retry_from = published.err().map(|failed_event| {
             let record = events.get(failed_event).map_or(0, |(i, _)| *i);
             changes[record].record_id.clone()
@@ -63,29 +63,62 @@ impl Notify {
         }
     }
 
-    /// Feed, queue, bus; `Err(i)`: events from `i` on may not have gone everywhere.
-    async fn publish(
+    /// Append events to the feed at the time of the write. A write that took longer than half
+    /// the feed's settle window may have landed behind a cursor already handed out: it is made
+    /// again at a later position (readers dedupe on the event id), at most three times.
+    async fn append_in_time(
         &self,
         events: &[(usize, OutboundEvent)],
-        now: DateTime<Utc>,
-    ) -> Result<(), usize> {
+        bodies: &[String],
+    ) -> Result<(), StoreError> {
+        let in_time = Duration::from_std(SETTLE / 2).unwrap_or_else(|_| Duration::zero());
+        for _ in 0..3 {
+            let at = self.clock.now();
+            let entries: Vec<FeedEntry> = events
+                .iter()
+                .zip(bodies)
+                .enumerate()
+                .map(|(ordinal, ((_, e), body))| FeedEntry {
+                    shard: shard_of(&e.verification_id),
+                    position: FeedPosition::new(
+                        at,
+                        u16::try_from(ordinal).unwrap_or(u16::MAX),
+                        e.id.clone(),
+                    ),
+                    body: body.clone(),
+                    expires_at: at + self.feed_retention,
+                })
+                .collect();
+            self.feed.append(&entries).await?;
+            if self.clock.now() - at < in_time {
+                return Ok(());
+            }
+            tracing::warn!(
+                events = entries.len(),
+                "a feed write outlasted half the settle window: written again"
+            );
+        }
+        Err(StoreError::Unfinished {
+            operation: "BatchWriteItem",
+            why: "the feed writes kept outlasting the settle window",
+        })
+    }
+
+    /// Feed, queue, bus; `Err(i)`: events from `i` on may not have gone everywhere.
+    async fn publish(&self, events: &[(usize, OutboundEvent)]) -> Result<(), usize> {
         if events.is_empty() {
             return Ok(());
         }
         let bodies: Vec<String> = events.iter().map(|(_, e)| e.to_json()).collect();
-        let entries: Vec<FeedEntry> = events
-            .iter()
-            .zip(&bodies)
-            .map(|((_, e), body)| FeedEntry {
-                shard: shard_of(&e.verification_id),
-                position: FeedPosition::new(now, e.id.clone()),
-                body: body.clone(),
-                expires_at: now + self.feed_retention,
-            })
-            .collect();
-        if let Err(e) = self.feed.append(&entries).await {
-            tracing::error!(error = %crate::telemetry::chain(&e), "events could not be appended to the feed");
-            return Err(0);
+        for (chunk, (events, bodies)) in events
+            .chunks(WRITE_BATCH)
+            .zip(bodies.chunks(WRITE_BATCH))
+            .enumerate()
+        {
+            if let Err(e) = self.append_in_time(events, bodies).await {
+                tracing::error!(error = %crate::telemetry::chain(&e), "events could not be appended to the feed");
+                return Err(chunk * WRITE_BATCH);
+            }
         }
         let outgoing: Vec<OutgoingEvent<'_>> = events
             .iter()
@@ -132,7 +165,6 @@ mod tests {
     use crate::domain::verification::fixtures::{fresh, obs, t};
     use crate::domain::{Source, Status};
     use crate::outbound::PublishError;
-    use crate::store::StoreError;
 
     /// Records what it is given; fails from the `fail_from`th event of a call on.
     #[derive(Default)]

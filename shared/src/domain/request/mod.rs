@@ -194,7 +194,7 @@ impl CreateRequest {
         p.unknown_fields("", obj, TOP_FIELDS);
 
         let customer_id = match p.string(obj, "customer_id", "customer_id") {
-            None if !obj.contains_key("customer_id") || obj["customer_id"].is_null() => {
+            None if !obj.contains_key("customer_id") => {
                 p.add("customer_id", "is required");
                 None
             }

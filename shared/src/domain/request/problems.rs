@@ -60,7 +60,12 @@ impl Problems {
         path: &str,
     ) -> Option<&'a str> {
         match obj.get(key) {
-            None | Some(Value::Null) => None,
+            None => None,
+            // As the spec says: a field is a string or left out; `null` is neither.
+            Some(Value::Null) => {
+                self.add(path, "must be a string, not null (leave the field out)");
+                None
+            }
             Some(Value::String(s)) => Some(s.as_str()),
             Some(_) => {
                 self.add(path, "must be a string");
@@ -99,7 +104,11 @@ impl Problems {
         path: &str,
     ) -> Option<&'a Map<String, Value>> {
         match obj.get(key) {
-            None | Some(Value::Null) => None,
+            None => None,
+            Some(Value::Null) => {
+                self.add(path, "must be an object, not null (leave the field out)");
+                None
+            }
             Some(Value::Object(o)) => Some(o),
             Some(_) => {
                 self.add(path, "must be an object");

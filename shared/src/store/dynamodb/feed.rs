@@ -1,4 +1,4 @@
-//! The catch-up feed's items: `FEED#<shard>` / `<publication ms>#<event id>`, the event's JSON in
+//! The catch-up feed's items: `FEED#<shard>` / `<publication ms>#<ordinal>#<event id>`, the event's JSON in
 //! `body`, `expires_at` (TTL). Written in batches of 25 by notify; read by a Query per shard, the
 //! shards at once, merged in feed order.
 
@@ -87,6 +87,8 @@ impl DynamoDbStore {
             .expression_attribute_values(":after", s(lower))
             .expression_attribute_values(":before", s(FeedPosition::bound(before)))
             .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX))
+            // What a write acknowledged is read (stable cursors).
+            .consistent_read(true)
             .send()
             .await
             .map_err(unavailable("Query"))?;
