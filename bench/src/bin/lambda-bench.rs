@@ -490,10 +490,8 @@ async fn main() {
 /// init is measured reading them by ARN as deployed.
 mod secrets_manager {
     use std::collections::HashMap;
-    use std::path::PathBuf;
-    use std::process::{Child, Command, Stdio};
-    use std::time::{Duration, Instant};
 
+    use local_stack::moto::MotoServer;
     use serde_json::{json, Value};
 
     /// The secrets fetch-result reads (the providers' API credentials).
@@ -504,53 +502,21 @@ mod secrets_manager {
         "VERIFF_SHARED_SECRETS",
     ];
 
+    /// moto's server (`local_stack::moto`), stopped when dropped.
     pub struct Moto {
-        child: Child,
-        url: String,
-    }
-
-    impl Drop for Moto {
-        fn drop(&mut self) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
+        server: MotoServer,
     }
 
     impl Moto {
         /// moto_server on a free port, or `None` (said on stderr) when it is not installed.
         pub fn start() -> Option<Self> {
-            let venv =
-                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.local/venv/bin/moto_server");
-            let Some(binary) = std::env::var_os("MOTO_SERVER")
-                .map(PathBuf::from)
-                .into_iter()
-                .chain([venv])
-                .find(|p| p.is_file())
-            else {
-                eprintln!("moto_server not found: the Secrets Manager row is left out");
-                return None;
-            };
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .ok()?
-                .port();
-            let child = Command::new(binary)
-                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .ok()?;
-            let deadline = Instant::now() + Duration::from_secs(30);
-            while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-                if Instant::now() > deadline {
-                    return None;
+            match MotoServer::start() {
+                Ok(server) => Some(Self { server }),
+                Err(e) => {
+                    eprintln!("{e}: the Secrets Manager row is left out");
+                    None
                 }
-                std::thread::sleep(Duration::from_millis(50));
             }
-            Some(Self {
-                child,
-                url: format!("http://127.0.0.1:{port}"),
-            })
         }
 
         /// Each secret stored in moto with the stack's value; the function's environment that
@@ -564,13 +530,13 @@ mod secrets_manager {
                 ("PREWARM_CONNECTIONS".to_owned(), "true".to_owned()),
                 (
                     "AWS_ENDPOINT_URL_SECRETS_MANAGER".to_owned(),
-                    self.url.clone(),
+                    self.server.endpoint.clone(),
                 ),
             ];
             for name in SECRETS {
                 let value = stack_env.get(*name).cloned().unwrap_or_default();
                 let created: Value = http
-                    .post(&self.url)
+                    .post(&self.server.endpoint)
                     .header("x-amz-target", "secretsmanager.CreateSecret")
                     .header("content-type", "application/x-amz-json-1.1")
                     .header("authorization", "AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/secretsmanager/aws4_request, SignedHeaders=host, Signature=0")

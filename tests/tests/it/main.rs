@@ -20,6 +20,7 @@ mod outbound;
 mod privacy;
 mod reconciler;
 mod redaction;
+mod secrets_manager;
 mod store;
 mod tenants;
 mod verdicts;

@@ -1,22 +1,20 @@
 //! The Secrets Manager adapter against a real local server of the Secrets Manager API: moto
-//! (`moto[server]` from PyPI, installed by `.ci/run` into `.local/venv`). Each test starts its own
-//! `moto_server` on a free loopback port and stops it at the end.
+//! (`moto[server]` from PyPI, installed by `make deps` into `.local/venv`). Each test starts its
+//! own `moto_server` on a free loopback port (`local_stack::moto`) and stops it at the end.
 //!
 //! Without moto these tests say so loudly and pass, unless `CI` is set: in CI they must run.
 
 use std::collections::BTreeMap;
-use std::net::TcpStream;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_types::config_bag::ConfigBag;
+use local_stack::moto::MotoServer;
 use secrecy::ExposeSecret;
 use shared::provider::{RawWebhook, PLUGINS};
 use shared::secrets::refresh::Apply;
@@ -26,59 +24,20 @@ use shared::secrets::{
 use shared::wiring::{InitError, WebhookIngestDeps, Wiring};
 use shared::ErrorCode;
 
-/// A `moto_server` of our own, stopped when dropped.
-struct Moto {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+/// moto on a free loopback port (stopped when dropped), or `None` (with a loud message) when it
+/// is not installed and this is not CI.
+fn moto() -> Option<MotoServer> {
+    match MotoServer::start() {
+        Ok(moto) => Some(moto),
+        Err(e) => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "{e}: in CI the Secrets Manager tests must run"
+            );
+            eprintln!("\n!!! SKIPPED: {e} !!!\n");
+            None
+        }
     }
-}
-
-fn moto_binary() -> Option<PathBuf> {
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.local/venv/bin/moto_server");
-    std::env::var_os("MOTO_SERVER")
-        .map(PathBuf::from)
-        .into_iter()
-        .chain([venv])
-        .find(|p| p.is_file())
-}
-
-/// moto on a free loopback port, or `None` (with a loud message) when it is not installed and
-/// this is not CI.
-fn moto() -> Option<Moto> {
-    let Some(binary) = moto_binary() else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "moto_server is not installed (.local/venv/bin/pip install 'moto[server]'): in CI the Secrets Manager tests must run"
-        );
-        eprintln!("\n!!! SKIPPED: moto_server not found; install it with .local/venv/bin/pip install 'moto[server]' !!!\n");
-        return None;
-    };
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
-    let child = Command::new(&binary)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
-    let moto = Moto {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-    };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "moto_server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Some(moto)
 }
 
 /// Counts the SDK operations a client runs.
@@ -101,13 +60,13 @@ impl Intercept for Calls {
 }
 
 /// A client on our reqwest transport, against moto.
-fn client(moto: &Moto, calls: &Calls) -> aws_sdk_secretsmanager::Client {
+fn client(moto: &MotoServer, calls: &Calls) -> aws_sdk_secretsmanager::Client {
     let tls = shared::net::tls_config().expect("tls");
     let config = aws_sdk_secretsmanager::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "test"))
-        .endpoint_url(&moto.url)
+        .endpoint_url(&moto.endpoint)
         .http_client(shared::net::dynamodb_http_client(&tls).expect("http"))
         .interceptor(calls.clone())
         .build();
@@ -225,15 +184,15 @@ async fn a_rotated_secret_is_read_again_after_the_ttl_and_not_before() {
 }
 
 /// A function's environment with its secrets in Secrets Manager (moto), DynamoDB unused.
-fn lookup(moto: &Moto, vars: Vec<(&'static str, String)>) -> shared::secrets::env::Lookup {
+fn lookup(moto: &MotoServer, vars: Vec<(&'static str, String)>) -> shared::secrets::env::Lookup {
     let mut env: BTreeMap<&str, String> = vars.into_iter().collect();
     env.insert("TABLE_NAME", "kyc".into());
     env.insert("PROVIDERS", "veriff".into());
     env.insert("AWS_REGION", "us-east-1".into());
     env.insert("AWS_ACCESS_KEY_ID", "test".into());
     env.insert("AWS_SECRET_ACCESS_KEY", "test".into());
-    env.insert("AWS_ENDPOINT_URL_SECRETS_MANAGER", moto.url.clone());
-    env.insert("DYNAMODB_ENDPOINT", moto.url.clone());
+    env.insert("AWS_ENDPOINT_URL_SECRETS_MANAGER", moto.endpoint.clone());
+    env.insert("DYNAMODB_ENDPOINT", moto.endpoint.clone());
     env.insert("SECRETS_TTL_SECONDS", "1".into());
     Arc::new(move |k: &str| env.get(k).cloned())
 }
@@ -285,8 +244,8 @@ async fn a_function_starts_on_secrets_manager_and_a_short_webhook_secret_stops_i
     assert_eq!(key.expose_secret(), "0123456789abcdef0123456789abcdef");
 }
 
-fn veriff_webhook(secret: &str, body: &[u8]) -> http::HeaderMap {
-    let mut headers = http::HeaderMap::new();
+fn veriff_webhook(secret: &str, body: &[u8]) -> lambda_http::http::HeaderMap {
+    let mut headers = lambda_http::http::HeaderMap::new();
     headers.insert("x-auth-client", "local-veriff-api-key".parse().unwrap());
     let sig = shared::provider::veriff::sign(secret.as_bytes(), body);
     headers.insert("x-hmac-signature", sig.parse().unwrap());
