@@ -264,8 +264,8 @@ mod tests {
     use super::*;
     use crate::domain::{Metadata, NewVerification, Observation, Status};
 
-    #[test]
-    fn a_verification_round_trips_through_its_item() {
+    /// A verification started in `status` (its first observation), at `version`.
+    fn started(status: Status, raw_status: &str, version: u64) -> Verification {
         let now = Utc::now();
         let mut v = Verification::start(
             NewVerification {
@@ -276,8 +276,8 @@ mod tests {
                 verification_url: Some("https://h/?id=idv".into()),
                 metadata: Metadata::from([("k".into(), "v".into())]),
                 initial: Observation {
-                    status: Status::Pending,
-                    raw_status: "IDV Pending".into(),
+                    status,
+                    raw_status: raw_status.into(),
                     reason: None,
                     required_actions: vec![],
                     occurred_at: now,
@@ -286,7 +286,13 @@ mod tests {
             },
             now,
         );
-        v.version = 3;
+        v.version = version;
+        v
+    }
+
+    #[test]
+    fn a_verification_round_trips_through_its_item() {
+        let v = started(Status::Pending, "IDV Pending", 3);
         let item = verification_to_item(&v).unwrap();
         assert_eq!(get_s(&item, PK), Some(format!("VER#{}", v.id).as_str()));
         assert_eq!(
@@ -299,28 +305,7 @@ mod tests {
     }
 
     fn ended() -> Verification {
-        let now = Utc::now();
-        let mut v = Verification::start(
-            NewVerification {
-                id: VerificationId::generate(),
-                customer_id: CustomerId::parse("cus_1").unwrap(),
-                provider: ProviderName::from_static("acme"),
-                provider_ref: Some("idv".into()),
-                verification_url: Some("https://h/?id=idv".into()),
-                metadata: Metadata::from([("k".into(), "v".into())]),
-                initial: Observation {
-                    status: Status::Rejected,
-                    raw_status: "rejected".into(),
-                    reason: None,
-                    required_actions: vec![],
-                    occurred_at: now,
-                    decision_ref: None,
-                },
-            },
-            now,
-        );
-        v.version = 1;
-        v
+        started(Status::Rejected, "rejected", 1)
     }
 
     #[test]
