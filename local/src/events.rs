@@ -9,7 +9,6 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_credential_types::Credentials;
 use aws_lambda_events::event::dynamodb::Event;
 use aws_lambda_events::event::sqs::SqsEvent;
 use aws_sdk_dynamodbstreams::types::ShardIteratorType;
@@ -64,27 +63,6 @@ pub struct LocalEvents {
     pub queue_arn: String,
 }
 
-fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
-    // Fails only on a build-time mismatch of TLS crates, never on input.
-    let tls = shared::net::tls_config().expect("the TLS configuration builds");
-    let http = shared::net::dynamodb_http_client(&tls).expect("the HTTP client builds");
-    aws_config::SdkConfig::builder()
-        .http_client(http)
-        .behavior_version(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .credentials_provider(
-            aws_credential_types::provider::SharedCredentialsProvider::new(Credentials::new(
-                "local",
-                "local",
-                None,
-                None,
-                "local-stack",
-            )),
-        )
-        .build()
-}
-
 async fn queue_arn(sqs: &aws_sdk_sqs::Client, url: &str) -> Result<String, EventsError> {
     sqs.get_queue_attributes()
         .queue_url(url)
@@ -115,7 +93,7 @@ impl LocalEvents {
                 (Some(m), e)
             }
         };
-        let sdk = sdk_config(&endpoint);
+        let sdk = crate::stack::local_sdk_config(&endpoint);
         let sqs = aws_sdk_sqs::Client::new(&sdk);
         let create = |name: String, attributes: Vec<(QueueAttributeName, String)>| {
             let sqs = sqs.clone();
@@ -364,7 +342,8 @@ pub fn pump_stream(
     table: String,
     notify: Arc<NotifyDeps>,
 ) -> tokio::task::JoinHandle<()> {
-    let streams = aws_sdk_dynamodbstreams::Client::new(&sdk_config(dynamodb_endpoint));
+    let streams =
+        aws_sdk_dynamodbstreams::Client::new(&crate::stack::local_sdk_config(dynamodb_endpoint));
     // Fails only on a build-time mismatch of TLS crates, never on input.
     let tls = shared::net::tls_config().expect("the TLS configuration builds");
     let reader = StreamReader {

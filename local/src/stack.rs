@@ -115,27 +115,36 @@ pub struct LocalStack {
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
-/// A DynamoDB client for a local endpoint: fixed region and credentials, so nothing probes for
-/// instance metadata.
-pub fn local_dynamodb_client(
-    endpoint: &str,
-    counter: Option<&CallCounter>,
-) -> aws_sdk_dynamodb::Client {
+/// The AWS configuration of a local endpoint (DynamoDB Local, moto): fixed region and
+/// credentials, so nothing probes for instance metadata, on the shared transport.
+pub(crate) fn local_sdk_config(endpoint: &str) -> aws_config::SdkConfig {
     // Both fail only on a build-time mismatch of TLS crates, never on input.
     let tls = net::tls_config().expect("the TLS configuration builds");
-    let http = net::dynamodb_http_client(&tls).expect("the DynamoDB HTTP client builds");
-    let mut builder = aws_sdk_dynamodb::Config::builder()
+    let http = net::dynamodb_http_client(&tls).expect("the HTTP client builds");
+    aws_config::SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .http_client(http)
         .region(Region::new("us-east-1"))
         .endpoint_url(endpoint)
-        .credentials_provider(Credentials::new(
-            "local",
-            "local",
-            None,
-            None,
-            "local-stack",
-        ));
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(Credentials::new(
+                "local",
+                "local",
+                None,
+                None,
+                "local-stack",
+            )),
+        )
+        .build()
+}
+
+/// A DynamoDB client for a local endpoint (see [`local_sdk_config`]), counting its calls when
+/// given a counter.
+pub fn local_dynamodb_client(
+    endpoint: &str,
+    counter: Option<&CallCounter>,
+) -> aws_sdk_dynamodb::Client {
+    let mut builder = aws_sdk_dynamodb::config::Builder::from(&local_sdk_config(endpoint));
     if let Some(c) = counter {
         builder = builder.interceptor(c.clone());
     }
@@ -285,6 +294,15 @@ impl LocalStack {
             _db: db,
             tasks,
         })
+    }
+
+    /// The outbound-event functions' composition root on this stack's function environment, on
+    /// `dynamodb` (a function's policy-guarded client, from [`Wirings`]) where given.
+    pub async fn events_wiring(
+        &self,
+        dynamodb: Option<aws_sdk_dynamodb::Client>,
+    ) -> Result<shared::wiring::events::EventsWiring, StackError> {
+        events_wiring(&self.function_env, dynamodb, None).await
     }
 
     /// The one line `make dev` prints once everything is up.

@@ -186,7 +186,6 @@ pub async fn patch(stack: &LocalStack, id: &str, key: Option<&str>, body: &Value
     answer_to(reqwest::Method::PATCH, req.send().await.expect("PATCH")).await
 }
 
-/// How many verification items the table holds.
 /// A verification's item as the table holds it (a strongly consistent read).
 pub async fn verification_item(stack: &LocalStack, id: &str) -> HashMap<String, AttributeValue> {
     stack
@@ -203,6 +202,7 @@ pub async fn verification_item(stack: &LocalStack, id: &str) -> HashMap<String, 
         .expect("the verification's item")
 }
 
+/// How many verification items the table holds.
 pub async fn verification_count(stack: &LocalStack) -> usize {
     items(stack)
         .await

@@ -64,6 +64,8 @@ impl ListEventsDeps {
 /// What the three functions are built from.
 pub struct EventsWiring {
     lookup: Lookup,
+    /// The one TLS configuration every client of the function is built on.
+    tls: Arc<rustls::ClientConfig>,
     sdk: aws_config::SdkConfig,
     /// Set instead of one built from the SDK configuration (the local stack's, which enforces
     /// the function's IAM policy).
@@ -82,6 +84,7 @@ impl EventsWiring {
         .await;
         Ok(Self {
             lookup,
+            tls,
             sdk,
             dynamodb: None,
             clock: Arc::new(SystemClock),
@@ -188,11 +191,10 @@ impl EventsWiring {
             None => RetrySchedule::default(),
         };
         let (keys, secrets) = self.signing_keys().await?;
-        let tls = net::tls_config()?;
         Ok(DeliverDeps {
             deliver: Deliver {
                 endpoint: Arc::new(HttpEndpoint::new(
-                    net::provider_http_client(&tls, timeout)?,
+                    net::provider_http_client(&self.tls, timeout)?,
                     url,
                 )),
                 retry: self.queue()?,

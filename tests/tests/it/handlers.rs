@@ -215,24 +215,6 @@ async fn the_reconciler_runs_on_its_schedules_event() {
     );
 }
 
-/// The outbound-event functions' composition root on a stack's function environment (plus
-/// `extra`), on the function's own policy-guarded client where it has one.
-async fn events_wiring(
-    stack: &local_stack::LocalStack,
-    dynamodb: Option<aws_sdk_dynamodb::Client>,
-) -> shared::wiring::events::EventsWiring {
-    let env = stack.function_env.clone();
-    let wiring = shared::wiring::events::EventsWiring::new(std::sync::Arc::new(move |k: &str| {
-        env.get(k).cloned()
-    }))
-    .await
-    .expect("the events wiring");
-    match dynamodb {
-        Some(client) => wiring.with_dynamodb(client),
-        None => wiring,
-    }
-}
-
 fn stream_event(raw: &str) -> aws_lambda_events::event::dynamodb::Event {
     serde_json::from_str(raw).expect("a DynamoDB stream event")
 }
@@ -240,8 +222,10 @@ fn stream_event(raw: &str) -> aws_lambda_events::event::dynamodb::Event {
 #[tokio::test]
 async fn notify_turns_the_verification_records_of_a_stream_batch_into_feed_events() {
     let stack = stack().await;
-    let deps = events_wiring(&stack, Some(stack.wiring.notify_dynamodb()))
+    let deps = stack
+        .events_wiring(Some(stack.wiring.notify_dynamodb()))
         .await
+        .expect("the events wiring")
         .notify()
         .expect("notify's wiring");
     let response =
@@ -293,8 +277,10 @@ async fn notify_turns_the_verification_records_of_a_stream_batch_into_feed_event
 #[tokio::test]
 async fn notify_names_an_unreadable_record_so_the_stream_hands_it_again() {
     let stack = stack().await;
-    let deps = events_wiring(&stack, Some(stack.wiring.notify_dynamodb()))
+    let deps = stack
+        .events_wiring(Some(stack.wiring.notify_dynamodb()))
         .await
+        .expect("the events wiring")
         .notify()
         .expect("notify's wiring");
     let mut raw = event(fixture!("notify", "stream-batch.json"));
@@ -319,8 +305,10 @@ async fn deliver_signs_and_posts_a_queued_event_and_names_the_ones_that_failed()
         ..local_stack::EventsOptions::default()
     })
     .await;
-    let deps = events_wiring(&stack, None)
+    let deps = stack
+        .events_wiring(None)
         .await
+        .expect("the events wiring")
         .deliver()
         .await
         .expect("deliver's wiring");
@@ -348,8 +336,10 @@ async fn deliver_signs_and_posts_a_queued_event_and_names_the_ones_that_failed()
 #[tokio::test]
 async fn list_events_pages_the_feed_under_a_stage_prefix_and_answers_unknown_routes_404() {
     let stack = stack().await;
-    let deps = events_wiring(&stack, Some(stack.wiring.list_events_dynamodb()))
+    let deps = stack
+        .events_wiring(Some(stack.wiring.list_events_dynamodb()))
         .await
+        .expect("the events wiring")
         .list_events()
         .expect("list-events' wiring");
     let (status, _, body) = read(
